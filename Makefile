@@ -1,0 +1,86 @@
+# todo-chatbot-cloud: every target is a thin wrapper around the bootstrap or the `todo-cloud` CLI.
+# `make help` lists them. Versions of every tool and upstream chart: versions.toml.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV ?= local
+PYTEST_ARGS ?=
+VENV := .venv
+PY := $(VENV)/bin/python
+CLI := $(VENV)/bin/todo-cloud
+BOOTSTRAP := PYTHONPATH=scripts python3 -m todo_cloud.bootstrap --quiet
+
+.PHONY: help test up down bootstrap deps generate check-generated render lint validate policy report \
+        test-charts test-fast deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+test: bootstrap deps ## bootstrap what is missing, then run the whole suite (skips say why)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+up: bootstrap ## deploy the local environment to a kind cluster (needs Docker and kind)
+	@$(PY) -m todo_cloud.kind up
+
+down: bootstrap ## delete the local kind cluster
+	@$(PY) -m todo_cloud.kind down
+
+bootstrap: ## venv, pinned helm/kubectl in .tools/bin, checkov venv (idempotent)
+	@$(BOOTSTRAP)
+
+deps: bootstrap ## umbrella chart dependencies from upstream or the local mirror (TODO_CLOUD_CHART_MIRROR)
+	@$(CLI) deps
+
+generate: bootstrap ## regenerate the generated files (Chart.lock, dashboards, rules, schemas, docs tables)
+	@$(CLI) generate
+
+check-generated: bootstrap ## fail when a generated file drifts from its generator
+	@$(CLI) generate --check
+
+render: bootstrap ## render one environment, one file per object: make render ENV=production [OUT=dir]
+	@$(CLI) render --env $(ENV) --out $(or $(OUT),out/$(ENV))
+
+lint: bootstrap ## helm lint --strict every chart x environment, yamllint, ruff, actionlint
+	@$(CLI) lint
+
+validate: bootstrap ## schema-validate every rendered object of every environment
+	@$(CLI) validate
+
+policy: bootstrap ## checkov and project policies over manifests, Terraform and workflows
+	@$(CLI) policy
+
+report: bootstrap ## image inventory, capacity and cost: make report ENV=production
+	@$(CLI) report --env $(ENV)
+
+test-charts: bootstrap deps ## the chart tests only (render, schema, policy)
+	$(PY) -m pytest -n auto tests/charts $(PYTEST_ARGS)
+
+deploy: bootstrap ## deploy an environment with health check and rollback: make deploy ENV=staging
+	@$(CLI) deploy --env $(ENV)
+
+smoke: bootstrap ## smoke tests against the running environment: make smoke ENV=local
+	@$(CLI) smoke --env $(ENV)
+
+publish: bootstrap ## package the umbrella and push it to the OCI registry
+	@$(CLI) publish
+
+sim-build: ## build the simulated cluster's binaries from the Go module proxy (cached outside the repo)
+	@bash tools/sim/build.sh
+
+sim-up: bootstrap ## start the simulated cluster (etcd, apiserver, scheduler, controller-manager, kwok)
+	@$(PY) -m todo_cloud.sim up
+
+sim-down: bootstrap ## stop the simulated cluster
+	@$(PY) -m todo_cloud.sim down
+
+tf-validate: bootstrap ## terraform init -backend=false && validate for staging and production
+	@$(PY) -m todo_cloud.terraform validate
+
+bench: bootstrap deps ## wall times: bootstrap when done, render per environment, the offline suite
+	@$(PY) -m todo_cloud.bench
+
+lock: ## re-freeze requirements.lock and tools/checkov.lock from the top-level pins
+	@PYTHONPATH=scripts python3 -m todo_cloud.lock
+
+clean: ## remove the venv, tools, caches and rendered output
+	rm -rf $(VENV) .tools .cache out charts/*/charts

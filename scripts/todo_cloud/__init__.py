@@ -1,0 +1,1 @@
+"""Tooling of the todo-chatbot-cloud platform (one CLI: `todo-cloud`)."""

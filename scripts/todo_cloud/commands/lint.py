@@ -1,0 +1,66 @@
+"""`todo-cloud lint`: `helm lint --strict` for every chart with every environment's values, yamllint on
+our YAML, ruff on the Python. Prints one line per check and every failure's output; exit 1 on any."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from todo_cloud import deps, envs, tools
+from todo_cloud.paths import CHARTS, REPO, UMBRELLA, VENV
+from todo_cloud.render import subchart_values
+from todo_cloud.run import run as run_command
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", action="append", help="limit to these environments (repeatable)")
+
+
+def own_charts() -> list[str]:
+    """Our charts besides the umbrella: every charts/<name> with a Chart.yaml."""
+    return sorted(p.parent.name for p in CHARTS.glob("*/Chart.yaml") if p.parent != UMBRELLA)
+
+
+def helm_lint_commands(env_names: list[str]) -> list[tuple[str, list]]:
+    """(label, command) for every chart x environment; the umbrella only when its dependencies are in place."""
+    helm = tools.path("helm")
+    checks: list[tuple[str, list]] = []
+    tmp = Path(tempfile.mkdtemp(prefix="todo-lint-"))
+    for chart in own_charts():
+        for env in env_names:
+            values = tmp / f"{chart}-{env}.yaml"
+            values.write_text(yaml.safe_dump(subchart_values(chart, env)))
+            checks.append((f"helm lint --strict {chart} ({env})",
+                           [helm, "lint", "--strict", CHARTS / chart, "--values", values]))
+    if deps.ensure().ready:
+        for env in env_names:
+            checks.append((f"helm lint --strict todo-chatbot-cloud ({env})",
+                           [helm, "lint", "--strict", UMBRELLA, "--values", envs.get(env).values_file]))
+    return checks
+
+
+def run_checks(checks: list[tuple[str, list]]) -> int:
+    failed = 0
+    for label, cmd in checks:
+        proc = run_command(cmd, check=False, cwd=REPO)
+        ok = proc.returncode == 0
+        print(f"{'ok  ' if ok else 'FAIL'} {label}")
+        if not ok:
+            failed += 1
+            sys.stdout.write(proc.stdout + proc.stderr)
+    print(f"lint: {len(checks) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    env_names = args.env or envs.names()
+    for name in env_names:
+        envs.get(name)
+    checks = helm_lint_commands(env_names)
+    checks.append(("yamllint", [VENV / "bin" / "yamllint", "--strict", "-c", REPO / ".yamllint.yaml", "."]))
+    checks.append(("ruff", [VENV / "bin" / "ruff", "check", "scripts", "tests"]))
+    return run_checks(checks)

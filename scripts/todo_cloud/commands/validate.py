@@ -1,0 +1,16 @@
+"""`todo-cloud validate`: not built yet; its issue fills it in."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", help="environment")
+
+
+def run(args: argparse.Namespace) -> int:
+    del args
+    print("todo-cloud validate: not implemented yet", file=sys.stderr)
+    return 2

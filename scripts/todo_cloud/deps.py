@@ -1,0 +1,164 @@
+"""Chart dependencies of the umbrella (`make deps`).
+
+Local charts (charts/platform, the app charts) are linked into charts/todo-chatbot-cloud/charts/, so edits
+show at once. Upstream charts are taken, at the versions pinned in versions.toml (and Chart.lock):
+1. from a local mirror (air-gapped installs): a local chart repository, `index.yaml` plus packaged charts,
+   named by the one setting TODO_CLOUD_CHART_MIRROR (default: the user cache's chart-mirror folder); each
+   archive must match the sha256 digest its index.yaml records, else it is refused by name;
+2. otherwise from the upstream chart repositories (`helm pull`).
+When neither can be had, `ensure()` reports why in one line and the tests that need upstream charts skip
+with that reason. Safe under pytest-xdist: the work runs behind a file lock.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+from filelock import FileLock
+
+from todo_cloud import tools, versions
+from todo_cloud.paths import CACHE, REPO, UMBRELLA, chart_mirror
+from todo_cloud.run import CommandError, run
+from todo_cloud.tools import sha256_file
+
+CHARTS_DIR = UMBRELLA / "charts"
+STATUS_FILE = CACHE / "deps-status.json"
+
+
+class DepsError(RuntimeError):
+    """A dependency that was found but must not be used (a corrupt mirror chart)."""
+
+
+@dataclass(frozen=True)
+class DepsStatus:
+    """Whether the umbrella's upstream charts are in place; `reason` says why not, in one line."""
+
+    ready: bool
+    source: str
+    reason: str = ""
+
+
+def local_charts() -> list[dict]:
+    """The umbrella's local dependencies (versions.toml [[local]]), with their chart folders."""
+    return [dict(entry, path=REPO / "charts" / entry["chart"]) for entry in versions.load().get("local", [])]
+
+
+def _link_local_charts() -> None:
+    for entry in local_charts():
+        link = CHARTS_DIR / entry["chart"]
+        target = Path("..") / ".." / entry["chart"]
+        if link.is_symlink() and Path(link.readlink()) == target:
+            continue
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.is_dir():
+            shutil.rmtree(link)
+        link.symlink_to(target, target_is_directory=True)
+
+
+def _mirror_index(mirror: Path) -> dict | None:
+    index = mirror / "index.yaml"
+    if not index.is_file():
+        return None
+    return yaml.safe_load(index.read_text()) or {}
+
+
+def _from_mirror(chart: versions.UpstreamChart, mirror: Path, index: dict) -> Path | None:
+    entries = [e for e in index.get("entries", {}).get(chart.name, []) if e.get("version") == chart.version]
+    if not entries:
+        return None
+    archive = mirror / chart.archive
+    if not archive.is_file():
+        urls = entries[0].get("urls") or []
+        archive = mirror / urls[0] if urls and not urls[0].startswith(("http:", "https:", "oci:")) else archive
+    if not archive.is_file():
+        return None
+    want = entries[0].get("digest", "")
+    got = sha256_file(archive)
+    if got != want:
+        raise DepsError(
+            f"mirror chart {archive.name} is corrupt: its sha256 is {got}, "
+            f"but {mirror / 'index.yaml'} records {want or 'no digest'}; refusing it"
+        )
+    return archive
+
+
+def _from_upstream(chart: versions.UpstreamChart, dest: Path) -> None:
+    helm = tools.path("helm")
+    if chart.repository.startswith("oci://"):
+        cmd = [helm, "pull", f"{chart.repository.rstrip('/')}/{chart.name}", "--version", chart.version]
+    else:
+        cmd = [helm, "pull", chart.name, "--repo", chart.repository, "--version", chart.version]
+    run([*cmd, "--destination", dest], timeout=300)
+
+
+def _installed(chart: versions.UpstreamChart) -> bool:
+    target = CHARTS_DIR / chart.archive
+    stamp = CHARTS_DIR / f".{chart.archive}.sha256"
+    return target.is_file() and stamp.is_file() and stamp.read_text() == sha256_file(target)
+
+
+def _install(chart: versions.UpstreamChart, mirror: Path, index: dict | None) -> str:
+    """Put one upstream chart into charts/; returns where it came from, or raises with the reason."""
+    target = CHARTS_DIR / chart.archive
+    source = _from_mirror(chart, mirror, index) if index is not None else None
+    if source is not None:
+        shutil.copyfile(source, target)
+        origin = f"mirror {mirror}"
+    else:
+        _from_upstream(chart, CHARTS_DIR)
+        origin = chart.repository
+    (CHARTS_DIR / f".{chart.archive}.sha256").write_text(sha256_file(target))
+    return origin
+
+
+def _build() -> DepsStatus:
+    CHARTS_DIR.mkdir(parents=True, exist_ok=True)
+    _link_local_charts()
+    wanted = versions.upstream_charts()
+    keep = {c.archive for c in wanted}
+    for stale in CHARTS_DIR.glob("*.tgz"):
+        if stale.name not in keep:
+            stale.unlink()
+    mirror = chart_mirror()
+    index = _mirror_index(mirror)
+    origins: set[str] = set()
+    for chart in wanted:
+        if _installed(chart):
+            origins.add("cache")
+            continue
+        try:
+            origins.add(_install(chart, mirror, index))
+        except CommandError as exc:
+            where = f"not in the chart mirror {mirror} ({'no index.yaml' if index is None else 'no entry'})"
+            first = (exc.stderr.strip().splitlines() or ["no output"])[-1]
+            return DepsStatus(False, "none", f"upstream chart {chart.name} {chart.version}: {where}, "
+                                             f"and {chart.repository} is not reachable ({first[:160]})")
+    return DepsStatus(True, ", ".join(sorted(origins)))
+
+
+def ensure() -> DepsStatus:
+    """Build the umbrella's dependencies once (file lock); corrupt mirror charts raise DepsError."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(CACHE / "deps.lock")):
+        status = _build()
+        STATUS_FILE.write_text(json.dumps(asdict(status)))
+        return status
+
+
+def main() -> int:
+    try:
+        status = ensure()
+    except DepsError as exc:
+        print(f"deps: error: {exc}", file=sys.stderr)
+        return 1
+    if status.ready:
+        print(f"deps: umbrella dependencies ready (from {status.source})")
+    else:
+        print(f"deps: upstream charts unavailable, tests that need them will skip: {status.reason}")
+    return 0

@@ -1,0 +1,36 @@
+"""Well-known locations in the repository and outside it. Standard library only (used by the bootstrap)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VERSIONS_FILE = REPO / "versions.toml"
+CHARTS = REPO / "charts"
+UMBRELLA = CHARTS / "todo-chatbot-cloud"
+VALUES = REPO / "values"
+CONFIG = REPO / "config"
+DOCS = REPO / "docs"
+TERRAFORM = REPO / "terraform"
+
+# Bootstrap output inside the repo (ignored by git).
+VENV = REPO / ".venv"
+TOOLS = REPO / ".tools"
+TOOLS_BIN = TOOLS / "bin"
+CACHE = REPO / ".cache"
+
+
+def user_cache() -> Path:
+    """Cache shared by all clones on this machine (downloads, built binaries, a chart mirror)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "todo-chatbot-cloud"
+
+
+def chart_mirror() -> Path:
+    """The one setting for air-gapped installs: a local chart repository (index.yaml + packaged charts).
+
+    `TODO_CLOUD_CHART_MIRROR` names it; by default the user cache's `chart-mirror` folder is looked at.
+    """
+    configured = os.environ.get("TODO_CLOUD_CHART_MIRROR")
+    return Path(configured) if configured else user_cache() / "chart-mirror"

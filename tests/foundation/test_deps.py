@@ -1,0 +1,78 @@
+"""`make deps`: upstream charts from a local mirror (digest-checked) or upstream; a clear reason otherwise."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from todo_cloud import deps, versions
+
+
+def _chart_tgz(name: str, version: str) -> bytes:
+    chart_yaml = f"apiVersion: v2\nname: {name}\nversion: {version}\n".encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo(f"{name}/Chart.yaml")
+        info.size = len(chart_yaml)
+        tar.addfile(info, io.BytesIO(chart_yaml))
+    return buf.getvalue()
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """deps working on a throwaway charts/ folder with one fake upstream chart, and no local charts."""
+    charts_dir = tmp_path / "umbrella-charts"
+    monkeypatch.setattr(deps, "CHARTS_DIR", charts_dir)
+    monkeypatch.setattr(deps, "STATUS_FILE", tmp_path / "status.json")
+    monkeypatch.setattr(deps, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(deps, "local_charts", lambda: [])
+    fake = versions.UpstreamChart("demo", "1.2.3", "https://charts.invalid/")
+    monkeypatch.setattr(versions, "upstream_charts", lambda: [fake])
+    monkeypatch.setenv("TODO_CLOUD_CHART_MIRROR", str(tmp_path / "mirror"))
+    return tmp_path
+
+
+def _mirror(root: Path, data: bytes, digest: str) -> Path:
+    mirror = root / "mirror"
+    mirror.mkdir(exist_ok=True)
+    (mirror / "demo-1.2.3.tgz").write_bytes(data)
+    index = {"apiVersion": "v1", "entries": {"demo": [
+        {"name": "demo", "version": "1.2.3", "digest": digest, "urls": ["demo-1.2.3.tgz"]}]}}
+    (mirror / "index.yaml").write_text(yaml.safe_dump(index))
+    return mirror
+
+
+def test_chart_is_taken_from_the_mirror_when_its_digest_matches(sandbox: Path) -> None:
+    data = _chart_tgz("demo", "1.2.3")
+    _mirror(sandbox, data, hashlib.sha256(data).hexdigest())
+    status = deps.ensure()
+    assert status.ready and "mirror" in status.source
+    assert (sandbox / "umbrella-charts" / "demo-1.2.3.tgz").read_bytes() == data
+
+
+def test_corrupt_mirror_chart_is_refused_by_name(sandbox: Path) -> None:
+    _mirror(sandbox, _chart_tgz("demo", "1.2.3"), "0" * 64)
+    with pytest.raises(deps.DepsError, match=r"mirror chart demo-1\.2\.3\.tgz is corrupt"):
+        deps.ensure()
+    assert not (sandbox / "umbrella-charts" / "demo-1.2.3.tgz").exists()
+
+
+def test_unreachable_chart_gives_a_one_line_reason_naming_it(sandbox: Path) -> None:
+    status = deps.ensure()
+    assert not status.ready
+    assert "demo 1.2.3" in status.reason and "https://charts.invalid/" in status.reason
+    assert "\n" not in status.reason
+
+
+def test_stale_chart_versions_are_removed(sandbox: Path) -> None:
+    data = _chart_tgz("demo", "1.2.3")
+    _mirror(sandbox, data, hashlib.sha256(data).hexdigest())
+    (sandbox / "umbrella-charts").mkdir()
+    (sandbox / "umbrella-charts" / "demo-1.0.0.tgz").write_bytes(b"old")
+    deps.ensure()
+    assert sorted(p.name for p in (sandbox / "umbrella-charts").glob("*.tgz")) == ["demo-1.2.3.tgz"]
