@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from todo_cloud.paths import REPO
 
-# Modules of this package that define `generate() -> dict[Path, str]`, in the order they run.
-GENERATORS = ("chart_deps",)
+
+def generators() -> list[str]:
+    """Every module of this package defines `generate() -> dict[Path, str]`; they run in name order."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__))
 
 
 def header(generator: str, comment: str = "#") -> str:
@@ -25,7 +28,7 @@ def header(generator: str, comment: str = "#") -> str:
 
 def outputs() -> dict[Path, str]:
     files: dict[Path, str] = {}
-    for name in GENERATORS:
+    for name in generators():
         module = importlib.import_module(f"todo_cloud.generate.{name}")
         generate: Callable[[], dict[Path, str]] = module.generate
         files.update(generate())
