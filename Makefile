@@ -11,7 +11,7 @@ CLI := $(VENV)/bin/todo-cloud
 BOOTSTRAP := PYTHONPATH=scripts python3 -m todo_cloud.bootstrap --quiet
 
 .PHONY: help test up down bootstrap deps generate check-generated render lint validate policy report \
-        test-charts test-fast deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
+        test-charts tools-go deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ smoke: bootstrap ## smoke tests against the running environment: make smoke ENV=
 
 publish: bootstrap ## package the umbrella and push it to the OCI registry
 	@$(CLI) publish
+
+tools-go: ## build every Go-built tool of versions.toml [go_tools] into the user cache
+	@$(PY) -c 'import sys; from todo_cloud import tools, versions; [print(tools.build_go_tool(n)) for n in versions.load().get("go_tools", {})]'
 
 sim-build: ## build the simulated cluster's binaries from the Go module proxy (cached outside the repo)
 	@bash tools/sim/build.sh

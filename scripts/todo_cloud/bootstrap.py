@@ -3,7 +3,8 @@
 Steps:
 1. the tooling venv (.venv) from requirements.lock, with this package installed editable;
 2. helm and kubectl at their pinned versions in .tools/bin (see todo_cloud.tools);
-3. checkov in its own venv (.tools/venvs/checkov) from tools/checkov.lock.
+3. checkov in its own venv (.tools/venvs/checkov) from tools/checkov.lock;
+4. the Go-built tools of versions.toml [go_tools] marked `bootstrap = true`, into the user cache.
 
 Usage: PYTHONPATH=scripts python3 -m todo_cloud.bootstrap [--quiet]
 """
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             tools.install(name)
         if _ensure_venv(CHECKOV_VENV, REPO / pins["tools"]["checkov"]["lock"]):
             done.append("checkov")
+        done += tools.bootstrap_go_tools()
     except (tools.ToolError, subprocess.CalledProcessError) as exc:
         print(f"bootstrap failed: {exc}", file=sys.stderr)
         return 1

@@ -189,3 +189,74 @@ def main() -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
+
+
+# --- Go-built tools ---------------------------------------------------------------------------------
+# versions.toml [go_tools.<name>] pins `module` and `version` (and `bootstrap = true` when `make test`
+# should build it). They are built with `go install` from the Go module proxy into the user cache, shared
+# by every clone on the machine, since their builds take minutes.
+
+
+def go_tool_dir(name: str) -> Path:
+    pin = versions.load()["go_tools"][name]
+    return user_cache() / "go-bin" / f"{name}-{pin['version']}"
+
+
+def go_tool(name: str) -> Path:
+    """Path of a Go-built tool; raises ToolError naming it and how to build it when it is absent."""
+    pins = versions.load().get("go_tools", {})
+    if name not in pins:
+        raise ToolError(f"versions.toml has no [go_tools.{name}] table")
+    binary = go_tool_dir(name) / pins[name].get("binary", name)
+    if not binary.is_file():
+        raise ToolError(
+            f"{name} {pins[name]['version']} is not built: run `make tools-go` "
+            f"(go install {pins[name]['module']}@{pins[name]['version']}, needs Go and the module proxy)"
+        )
+    return binary
+
+
+def build_go_tool(name: str) -> Path:
+    """`go install` one pinned Go tool into its cache folder (idempotent)."""
+    try:
+        return go_tool(name)
+    except ToolError:
+        pass
+    pin = versions.load()["go_tools"][name]
+    go = shutil.which("go")
+    if not go:
+        raise ToolError(f"{name}: no Go toolchain on PATH to build {pin['module']}@{pin['version']}")
+    out = go_tool_dir(name)
+    part = out.with_name(out.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
+    env = dict(os.environ, GOBIN=str(part), CGO_ENABLED="0", GOFLAGS="-trimpath")
+    env.update(pin.get("env", {}))
+    proc = subprocess.run([go, "install", *pin.get("flags", []), f"{pin['module']}@{pin['version']}"],
+                          env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        shutil.rmtree(part, ignore_errors=True)
+        raise ToolError(f"{name}: go install {pin['module']}@{pin['version']} failed: {proc.stderr.strip()[-400:]}")
+    shutil.rmtree(out, ignore_errors=True)
+    part.rename(out)
+    return go_tool(name)
+
+
+def bootstrap_go_tools() -> list[str]:
+    """Build every [go_tools] entry marked `bootstrap = true`; returns the names it had to build.
+
+    A tool that cannot be built (no Go, no module proxy) is reported, not fatal: its tests skip and say why.
+    """
+    built: list[str] = []
+    for name, pin in versions.load().get("go_tools", {}).items():
+        if not pin.get("bootstrap"):
+            continue
+        try:
+            go_tool(name)
+        except ToolError:
+            try:
+                build_go_tool(name)
+                built.append(name)
+            except ToolError as exc:
+                print(f"bootstrap: warning: {exc}", file=sys.stderr)
+    return built
