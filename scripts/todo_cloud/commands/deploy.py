@@ -1,16 +1,66 @@
-"""`todo-cloud deploy`: not built yet; its issue fills it in."""
+"""`todo-cloud deploy --env ENV`: install or upgrade one environment in phases, health-check it, and
+roll it back to the last good revision when the health check fails.
+
+Preflight (refuses before anything changes): the kubeconfig's current context is the environment's
+(config/environments.yaml), the release is not pending, every Secret the release needs but does not
+create exists, and production images of our charts are pinned by digest. Then: CRDs server-side; on a
+first install the release without app workloads and a wait for the Dapr sidecar injector; the full
+release (`--rollback-on-failure`); `helm test` and rollout status. Exit codes: 0 healthy, 2 refused,
+3 failed (nothing or Helm rolled back), 4 health check failed and rolled back, 5 rollback failed too.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+from todo_cloud import envs
+from todo_cloud.deploy import crds, plan
+from todo_cloud.deploy.execute import Outcome, deploy
+from todo_cloud.deploy.runner import ToolRunner
+from todo_cloud.deploy.secrets import our_charts, required_secrets
+from todo_cloud.deploy.state import ObserveError
+from todo_cloud.paths import UMBRELLA
+from todo_cloud.render import render_chart
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", help="environment")
+    parser.add_argument("--env", required=True, help="environment (config/environments.yaml)")
+    parser.add_argument("--kubeconfig", type=Path, default=None,
+                        help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+    parser.add_argument("--values", type=Path, action="append", default=[], metavar="FILE",
+                        help="extra values file after values/<env>.yaml, e.g. the image digests (repeatable)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="preflight, then print the plan and the diff against the deployed release; change nothing")
+    parser.add_argument("--timeout", default="15m", help="Helm/kubectl timeout of each step (default 15m)")
+    parser.add_argument("--history-max", type=int, default=10, help="Helm revisions kept (default 10)")
+    parser.add_argument("--wait", default="watcher", choices=plan.WAIT_STRATEGIES,
+                        help="Helm 4 wait strategy (default watcher: kstatus, custom resources included)")
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("todo-cloud deploy: not implemented yet", file=sys.stderr)
-    return 2
+    env = envs.get(args.env)
+    for extra in args.values:
+        if not extra.is_file():
+            print(f"todo-cloud deploy: --values {extra}: no such file", file=sys.stderr)
+            return int(Outcome.REFUSED)
+    try:
+        opts = plan.Options(values=(env.values_file, *args.values), timeout=args.timeout,
+                            history_max=args.history_max, wait=args.wait)
+    except ValueError as exc:
+        print(f"todo-cloud deploy: {exc}", file=sys.stderr)
+        return int(Outcome.REFUSED)
+    kubeconfig = args.kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG") else None)
+    manifests = render_chart(UMBRELLA, opts.values, release=env.release, namespace=env.namespace)
+    charts = our_charts()
+    required = required_secrets(manifests, env.namespace, charts)
+    bundle = crds.crd_bundle(crds.crd_files())
+    try:
+        outcome = deploy(env, ToolRunner(kubeconfig), opts, manifests, required, charts, bundle,
+                         dry_run=args.dry_run)
+    except ObserveError as exc:
+        print(f"todo-cloud deploy: cannot read the cluster, nothing was changed: {exc}", file=sys.stderr)
+        return int(Outcome.REFUSED)
+    return int(outcome)

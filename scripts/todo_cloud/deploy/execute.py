@@ -1,0 +1,139 @@
+"""Runs a plan through a runner; a failed health check rolls the release back to its last good revision.
+
+`deploy()` is the whole command without the CLI: observe, preflight, plan, then execute (or, with
+`dry_run`, print the plan and the diff against the deployed manifest, changing nothing).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from enum import IntEnum
+
+import yaml
+
+from todo_cloud.deploy import plan as planning
+from todo_cloud.deploy import preflight
+from todo_cloud.deploy.runner import Runner
+from todo_cloud.deploy.secrets import RequiredSecret
+from todo_cloud.deploy.state import history_argv, last_good_revision, observe, parse_history
+from todo_cloud.envs import Environment
+from todo_cloud.render import Manifest, parse_documents
+
+Report = Callable[[str], None]
+# Seconds a runner command may take beyond the Helm/kubectl timeout it was given.
+SLACK = 120.0
+
+
+class Outcome(IntEnum):
+    """Exit codes of `todo-cloud deploy`."""
+
+    OK = 0
+    REFUSED = 2  # preflight refused: nothing was changed
+    FAILED = 3  # CRDs, infrastructure phase or upgrade failed (Helm rolled the upgrade back by itself)
+    ROLLED_BACK = 4  # the health check failed and the release was rolled back to its last good revision
+    ROLLBACK_FAILED = 5  # the health check failed and so did the rollback: a person must step in
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join("    " + line for line in text.strip().splitlines()[-lines:])
+
+
+def rollback(plan: planning.Plan, runner: Runner, report: Report) -> Outcome:
+    """Roll the release back to the newest revision before the deployed one that once served."""
+    env, opts = plan.env, plan.options
+    history = parse_history(runner(history_argv(env)), env.release)
+    target = last_good_revision(history)
+    if target is None:
+        report(f"rollback: release {env.namespace}/{env.release} has no earlier good revision to roll back to; "
+               "it is left as it is for inspection (docs/RUNBOOK.md 'Rollback')")
+        return Outcome.ROLLBACK_FAILED
+    report(f"rollback: to revision {target.revision} ({target.chart}, {target.description or target.status})")
+    got = runner(planning.rollback_argv(env, target.revision, opts), timeout=opts.timeout_seconds + SLACK)
+    if not got.ok:
+        report(f"rollback to revision {target.revision} FAILED:\n{_tail(got.stderr or got.stdout)}")
+        return Outcome.ROLLBACK_FAILED
+    report(f"rolled back: release {env.namespace}/{env.release} is at revision {target.revision} again")
+    return Outcome.ROLLED_BACK
+
+
+def execute(plan: planning.Plan, runner: Runner, report: Report = print) -> Outcome:
+    """Run every step in order; stop at the first failure (a failed health step triggers the rollback)."""
+    timeout = plan.options.timeout_seconds + SLACK
+    for step in plan.steps:
+        report(f"[{step.phase}] {step.title}")
+        got = runner(step.argv, input=step.input, timeout=timeout)
+        if got.ok:
+            continue
+        report(f"[{step.phase}] FAILED: {step.title} (exit {got.returncode})\n{_tail(got.stderr or got.stdout)}")
+        if step.phase == "health":
+            report(f"deploy {plan.env.name}: health check failed, rolling back")
+            return rollback(plan, runner, report)
+        if step.phase == "release":
+            report(f"deploy {plan.env.name}: the upgrade failed; Helm rolled it back (--rollback-on-failure)")
+        else:
+            report(f"deploy {plan.env.name}: stopped in phase {step.phase}; the release itself was not upgraded")
+        return Outcome.FAILED
+    report(f"deploy {plan.env.name}: done, healthy")
+    return Outcome.OK
+
+
+def _key(doc: Manifest, namespace: str) -> str:
+    meta = doc.get("metadata", {})
+    return f"{doc.get('kind')}/{meta.get('namespace') or namespace}/{meta.get('name')}"
+
+
+def manifest_diff(deployed: str, rendered: list[Manifest], namespace: str) -> list[str]:
+    """What an upgrade would change, object by object: `+ Kind/ns/name` (new), `- ...` (removed),
+    `~ ...` followed by a unified diff (changed). Hooks are left out, as `helm get manifest` does."""
+    def index(docs: list[Manifest]) -> dict[str, str]:
+        return {_key(d, namespace): yaml.safe_dump(d, sort_keys=True) for d in docs
+                if "helm.sh/hook" not in (d.get("metadata", {}).get("annotations") or {})}
+
+    old, new = index(parse_documents(deployed)), index(rendered)
+    lines: list[str] = []
+    for key in sorted(old.keys() | new.keys()):
+        if key not in old:
+            lines.append(f"+ {key}")
+        elif key not in new:
+            lines.append(f"- {key}")
+        elif old[key] != new[key]:
+            lines.append(f"~ {key}")
+            lines += [f"    {d.rstrip()}" for d in difflib.unified_diff(
+                old[key].splitlines(), new[key].splitlines(), "deployed", "rendered", lineterm="", n=2)]
+    return lines
+
+
+def deploy(
+    env: Environment,
+    runner: Runner,
+    opts: planning.Options,
+    manifests: list[Manifest],
+    required: list[RequiredSecret],
+    charts: set[str],
+    crd_bundle: str,
+    *,
+    dry_run: bool = False,
+    report: Report = print,
+) -> Outcome:
+    """The deploy of one environment against whatever cluster `runner` reaches."""
+    state = observe(runner, env, {r.ref.namespace for r in required})
+    problems = preflight.check(env, state, manifests, required, charts)
+    if problems:
+        report(f"deploy {env.name}: refused, nothing was changed:")
+        for p in problems:
+            report(f"  - {p}")
+        return Outcome.REFUSED
+    plan = planning.build(env, state, manifests, crd_bundle, opts)
+    if not dry_run:
+        return execute(plan, runner, report)
+    report("dry run: nothing is changed. Plan:")
+    for line in plan.describe():
+        report(line)
+    deployed = runner(["helm", "get", "manifest", env.release, "--namespace", env.namespace,
+                       "--kube-context", env.kube_context]) if not state.first_install else None
+    diff = manifest_diff(deployed.stdout if deployed and deployed.ok else "", manifests, env.namespace)
+    report(f"changes against the deployed release ({len([d for d in diff if d[:1] in '+-~'])} objects):")
+    for line in diff:
+        report(line)
+    return Outcome.OK

@@ -1,0 +1,94 @@
+"""Preflight: every reason to refuse a deploy, decided before anything in the cluster changes.
+
+Pure functions of (environment, cluster state, rendered release); each problem is one line that names
+what is wrong (the context, the Secret, the image, the release state).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from todo_cloud import envs
+from todo_cloud.deploy.secrets import RequiredSecret, chart_of
+from todo_cloud.deploy.state import ClusterState
+from todo_cloud.envs import Environment
+from todo_cloud.render import Manifest
+
+# Environments whose images of our own charts must be pinned by digest (image@sha256:<64 hex>).
+DIGEST_REQUIRED = frozenset({"production"})
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
+
+
+def check_context(env: Environment, state: ClusterState) -> list[str]:
+    """The kubeconfig's current context must be the one config/environments.yaml gives the environment."""
+    if state.context == env.kube_context:
+        return []
+    if state.context is None:
+        return [f"kube context: the kubeconfig has no current context; environment {env.name!r} needs "
+                f"{env.kube_context!r} (config/environments.yaml)"]
+    owner = [e.name for e in envs.all_environments().values() if e.kube_context == state.context]
+    whose = f", the context of environment {owner[0]!r}" if owner else ""
+    return [f"kube context: current context is {state.context!r}{whose}, but environment {env.name!r} "
+            f"deploys only to {env.kube_context!r} (config/environments.yaml kubeContext)"]
+
+
+def check_release(env: Environment, state: ClusterState) -> list[str]:
+    """A release left pending by another (or an interrupted) deploy is not touched."""
+    pending = state.pending
+    if pending is None:
+        return []
+    return [f"release {env.namespace}/{env.release}: revision {pending.revision} is {pending.status} "
+            f"(another deploy is running or was interrupted); see docs/RUNBOOK.md 'Rollback'"]
+
+
+def check_secrets(required: Iterable[RequiredSecret], state: ClusterState) -> list[str]:
+    """Every Secret the release needs but does not create must exist."""
+    return [f"missing Secret {r.ref} (referenced by {', '.join(r.referenced_by)}); create it first, "
+            f"see docs/DEPLOYMENT.md 'Secrets to create'"
+            for r in required if (r.ref.namespace, r.ref.name) not in state.secrets]
+
+
+def _pod_spec(obj: Manifest) -> dict:
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec") or {})
+    if obj.get("kind") in (*POD_TEMPLATE_KINDS, "CronJob"):
+        return ((spec.get("template") or {}).get("spec")) or {}
+    return spec if obj.get("kind") == "Pod" else {}
+
+
+def images(obj: Manifest) -> Iterator[tuple[str, str]]:
+    """(container name, image) of every container of an object's pod spec."""
+    pod = _pod_spec(obj)
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for c in pod.get(key) or []:
+            yield c.get("name", "?"), str(c.get("image", ""))
+
+
+def check_digests(env: Environment, manifests: Iterable[Manifest], charts: set[str]) -> list[str]:
+    """In production every image of our own charts is pinned by digest, never by tag alone."""
+    if env.name not in DIGEST_REQUIRED:
+        return []
+    return [f"image of {o['kind']}/{o['metadata']['name']} container {name!r} is {image!r}: environment "
+            f"{env.name!r} deploys images by digest only (image@sha256:...)"
+            for o in manifests if chart_of(o) in charts
+            for name, image in images(o) if not DIGEST.search(image)]
+
+
+def check(
+    env: Environment,
+    state: ClusterState,
+    manifests: list[Manifest],
+    required: list[RequiredSecret],
+    charts: set[str],
+) -> list[str]:
+    """All problems, in the order a person would fix them; an empty list means the deploy may go on.
+
+    With a wrong context nothing else was read from the cluster: release and Secrets are not judged then.
+    """
+    problems = check_context(env, state)
+    if not problems and state.complete:
+        problems += [*check_release(env, state), *check_secrets(required, state)]
+    return problems + check_digests(env, manifests, charts)
