@@ -1,0 +1,64 @@
+{{/*
+Deep merge of two maps, `top` over `base` (maps merge key by key, anything else replaces); YAML out.
+Unlike mergeOverwrite, a false or 0 in `top` wins over a true in `base`.
+Usage: {{ include "app.merge" (dict "base" $defaults "top" $component) | fromYaml }}
+*/}}
+{{- define "app.merge" -}}
+{{- $out := deepCopy .base -}}
+{{- range $key, $value := .top -}}
+{{- if and (kindIs "map" $value) (kindIs "map" (get $out $key)) -}}
+{{- $_ := set $out $key (include "app.merge" (dict "base" (get $out $key) "top" $value) | fromYaml) -}}
+{{- else -}}
+{{- $_ := set $out $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+The enabled components, each merged over `defaults`, as YAML (name -> settings).
+Usage: {{ range $name, $c := include "app.components" . | fromYaml }}
+*/}}
+{{- define "app.components" -}}
+{{- $out := dict -}}
+{{- range $name, $component := .Values.components -}}
+{{- if $component.enabled -}}
+{{- $_ := set $out $name (include "app.merge" (dict "base" $.Values.defaults "top" $component) | fromYaml) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+"true" when a component can run more than one pod (more than one replica, or an HPA allowing more).
+Usage: {{ if eq (include "app.multiReplica" $c) "true" }}
+*/}}
+{{- define "app.multiReplica" -}}
+{{- if .autoscaling.enabled -}}
+{{- ternary "true" "false" (gt (int .autoscaling.maxReplicas) 1) -}}
+{{- else -}}
+{{- ternary "true" "false" (gt (int .replicas) 1) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+ConfigMap data of a component: environment, port, the Services of the components it calls, its config.
+Usage: {{ include "app.configData" (dict "root" $ "name" $name "component" $c "all" $components) | nindent 2 }}
+*/}}
+{{- define "app.configData" -}}
+{{- $data := dict "APP_ENVIRONMENT" (include "app.environment" .root) "PORT" (toString (int .component.port)) "DAPR_APP_ID" .name -}}
+{{- range $callee := .component.calls -}}
+{{- $target := get $.all $callee -}}
+{{- if $target -}}
+{{- $url := printf "http://%s:%d" (include "app.componentName" (dict "root" $.root "name" $callee)) (int $target.port) -}}
+{{- $_ := set $data (printf "%s_URL" ($callee | upper | replace "-" "_")) $url -}}
+{{- end -}}
+{{- end -}}
+{{- if .component.subscriptions -}}
+{{- $_ := set $data "SUBSCRIBED_TOPICS" (join "," .component.subscriptions) -}}
+{{- end -}}
+{{- range $key, $value := .component.config -}}
+{{- $_ := set $data $key (toString $value) -}}
+{{- end -}}
+{{- toYaml $data -}}
+{{- end -}}

@@ -1,0 +1,46 @@
+{{/*
+Name prefix of the app's objects: the release name, truncated to 63 characters.
+Usage: {{ include "app.fullname" . }}
+*/}}
+{{- define "app.fullname" -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Name of one component's objects (Deployment, Service, ServiceAccount, ConfigMap, HPA, PDB, policy).
+Usage: {{ include "app.componentName" (dict "root" $ "name" "backend") }}
+*/}}
+{{- define "app.componentName" -}}
+{{- printf "%s-%s" (include "app.fullname" .root) .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+"true" unless global.workloads.enabled is false: Deployments, HPAs, PDBs and test pods render only then
+(the first phase of a fresh install sets it to false, before the Dapr sidecar injector serves).
+Usage: {{ if eq (include "app.workloadsEnabled" .) "true" }}
+*/}}
+{{- define "app.workloadsEnabled" -}}
+{{- $workloads := (.Values.global | default dict).workloads | default dict -}}
+{{- ternary "false" "true" (eq (toString (get $workloads "enabled")) "false") -}}
+{{- end -}}
+
+{{/*
+The image reference of a component: registry/repository:tag, with @digest appended when pinned.
+Usage: {{ include "app.image" (dict "root" $ "name" $name "component" $c) }}
+*/}}
+{{- define "app.image" -}}
+{{- $image := .component.image -}}
+{{- $ref := printf "%s/%s:%s" (trimSuffix "/" .root.Values.image.registry) $image.repository (toString $image.tag) -}}
+{{- if $image.digest -}}
+{{- $ref = printf "%s@%s" $ref $image.digest -}}
+{{- end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/*
+The environment this release serves (global.environment; local when unset).
+Usage: {{ include "app.environment" . }}
+*/}}
+{{- define "app.environment" -}}
+{{- ((.Values.global | default dict).environment | default "local") -}}
+{{- end -}}

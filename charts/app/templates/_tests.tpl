@@ -1,0 +1,42 @@
+{{/*
+Metadata shared by the `helm test` pods: hook annotations, and the labels their NetworkPolicies select.
+Usage: {{ include "app.testMetadata" (dict "root" $ "test" "health") | nindent 2 }}
+*/}}
+{{- define "app.testMetadata" -}}
+name: {{ include "app.fullname" .root }}-test-{{ .test }}
+labels:
+  {{- include "app.commonLabels" .root | nindent 2 }}
+  app.kubernetes.io/name: {{ include "app.fullname" .root }}-test-{{ .test }}
+  app.kubernetes.io/component: helm-test
+annotations:
+  helm.sh/hook: test
+  helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end -}}
+
+{{/*
+Pod spec fields shared by the `helm test` pods: restricted security, no API token, the pull secrets.
+Usage: {{ include "app.testPodSpec" $ | nindent 2 }}
+*/}}
+{{- define "app.testPodSpec" -}}
+restartPolicy: Never
+automountServiceAccountToken: false
+enableServiceLinks: false
+{{- include "app.imagePullSecrets" . }}
+securityContext: {{- include "app.podSecurityContext" .Values.defaults.securityContext | nindent 2 }}
+{{- end -}}
+
+{{/*
+Container fields shared by the `helm test` pods: the image of `tests.imageFrom` (it has python3),
+small resources, the restricted container security context.
+Usage: {{ include "app.testContainer" (dict "root" $ "components" $components) | nindent 6 }}
+*/}}
+{{- define "app.testContainer" -}}
+{{- $from := .root.Values.tests.imageFrom -}}
+image: {{ include "app.image" (dict "root" .root "name" $from "component" (get .components $from)) }}
+imagePullPolicy: IfNotPresent
+command: ["python3", "-c"]
+resources:
+  requests: {cpu: 10m, memory: 32Mi}
+  limits: {cpu: 200m, memory: 128Mi}
+securityContext: {{- include "app.containerSecurityContext" . | nindent 2 }}
+{{- end -}}

@@ -1,0 +1,56 @@
+{{/*
+Guards for what the schema cannot express (rules across keys, and rules per environment); each `fail`
+names the offending key. Called from templates/validate.yaml, so a failing value fails the whole render.
+Usage: {{ include "app.validate" . }}
+*/}}
+{{- define "app.validate" -}}
+{{- $components := include "app.components" . | fromYaml -}}
+{{- $production := eq (include "app.environment" .) "production" -}}
+{{- range $name, $c := $components -}}
+{{- $key := printf "components.%s" $name -}}
+{{- if and $production (not $c.image.digest) -}}
+{{- fail (printf "%s.image.digest: required in production (global.environment=production): pin the image by its sha256 digest" $key) -}}
+{{- end -}}
+{{- if and $c.autoscaling.enabled (gt (int $c.autoscaling.minReplicas) (int $c.autoscaling.maxReplicas)) -}}
+{{- fail (printf "%s.autoscaling.minReplicas (%d) is greater than maxReplicas (%d)" $key (int $c.autoscaling.minReplicas) (int $c.autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- if $production -}}
+{{- if and $c.autoscaling.enabled (lt (int $c.autoscaling.minReplicas) 2) -}}
+{{- fail (printf "%s.autoscaling.minReplicas: production runs at least 2 replicas of every component, got %d" $key (int $c.autoscaling.minReplicas)) -}}
+{{- end -}}
+{{- if and (not $c.autoscaling.enabled) (lt (int $c.replicas) 2) -}}
+{{- fail (printf "%s.replicas: production runs at least 2 replicas of every component, got %d" $key (int $c.replicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $c.dapr.enabled (ge (int $c.dapr.gracefulShutdownSeconds) (int $c.terminationGracePeriodSeconds)) -}}
+{{- fail (printf "%s.dapr.gracefulShutdownSeconds (%d) must be shorter than %s.terminationGracePeriodSeconds (%d)" $key (int $c.dapr.gracefulShutdownSeconds) $key (int $c.terminationGracePeriodSeconds)) -}}
+{{- end -}}
+{{- if and (eq (include "app.multiReplica" $c) "true") (lt (int $c.podDisruptionBudget.maxUnavailable) 1) -}}
+{{- fail (printf "%s.podDisruptionBudget.maxUnavailable: must be at least 1, or node drains block" $key) -}}
+{{- end -}}
+{{- range $callee := $c.calls -}}
+{{- if not (hasKey $components $callee) -}}
+{{- fail (printf "%s.calls: %q is not an enabled component" $key $callee) -}}
+{{- end -}}
+{{- end -}}
+{{- range $env, $ref := $c.secretEnv -}}
+{{- if hasKey $c.config $env -}}
+{{- fail (printf "%s.secretEnv.%s: also set in %s.config; an env var comes from one place" $key $env $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if ne .Values.exposure.mode "none" -}}
+{{- if not (hasKey $components .Values.exposure.component) -}}
+{{- fail (printf "exposure.component: %q is not an enabled component" .Values.exposure.component) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $production .Values.tls.enabled (ne .Values.tls.issuer "production") -}}
+{{- fail (printf "tls.issuer: production serves trusted certificates, set it to production (got %s)" .Values.tls.issuer) -}}
+{{- end -}}
+{{- if and $production (not .Values.tls.enabled) (ne .Values.exposure.mode "none") -}}
+{{- fail "tls.enabled: production hostnames are served over HTTPS only" -}}
+{{- end -}}
+{{- if and .Values.tests.enabled (eq (include "app.workloadsEnabled" .) "true") (not (hasKey $components .Values.tests.imageFrom)) -}}
+{{- fail (printf "tests.imageFrom: %q is not an enabled component" .Values.tests.imageFrom) -}}
+{{- end -}}
+{{- end -}}
