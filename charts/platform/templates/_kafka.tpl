@@ -1,0 +1,212 @@
+{{/*
+Helpers of the event backbone's Kafka side (templates/kafka/). Guards live in "platform.kafka.validate",
+rendered by templates/kafka/validate.yaml, so a bad value fails the whole release.
+*/}}
+
+{{/*
+Labels of every Strimzi resource of the cluster: the chart's labels plus the cluster it belongs to.
+Usage: {{ include "platform.kafka.labels" . | nindent 4 }}
+*/}}
+{{- define "platform.kafka.labels" -}}
+{{ include "platform.labels" . }}
+app.kubernetes.io/component: kafka
+strimzi.io/cluster: {{ .Values.kafka.name }}
+{{- end -}}
+
+{{/*
+The environment this release serves (global.environment, default local).
+Usage: {{ include "platform.environment" . }}
+*/}}
+{{- define "platform.environment" -}}
+{{- (.Values.global).environment | default "local" -}}
+{{- end -}}
+
+{{/*
+Replicas over the enabled node pools that have `role` (broker or controller).
+Usage: {{ include "platform.kafka.nodes" (dict "root" . "role" "broker") | int }}
+*/}}
+{{- define "platform.kafka.nodes" -}}
+{{- $count := 0 -}}
+{{- range $name, $pool := .root.Values.kafka.nodePools -}}
+{{- if and (ne $pool.enabled false) (has $.role $pool.roles) -}}
+{{- $count = add $count $pool.replicas -}}
+{{- end -}}
+{{- end -}}
+{{- $count -}}
+{{- end -}}
+
+{{/*
+Bootstrap address (host:port) of the listener the apps use: `<cluster>-kafka-bootstrap:<port>`.
+Usage: {{ include "platform.kafka.bootstrap" . }}
+*/}}
+{{- define "platform.kafka.bootstrap" -}}
+{{- $listener := get .Values.kafka.listeners .Values.kafka.clientListener -}}
+{{- printf "%s-kafka-bootstrap:%d" .Values.kafka.name (int $listener.port) -}}
+{{- end -}}
+
+{{/*
+Retention in milliseconds of a duration `<n>ms|s|m|h|d`; fails naming `key` when it is not one.
+Usage: {{ include "platform.kafka.retentionMs" (dict "key" "kafka.topics.dlq.retention" "value" "30d") }}
+*/}}
+{{- define "platform.kafka.retentionMs" -}}
+{{- $value := toString .value -}}
+{{- if not (regexMatch "^[0-9]+(ms|s|m|h|d)$" $value) -}}
+{{- fail (printf "%s: %q is not a duration (a whole number and ms, s, m, h or d, such as 7d)" .key $value) -}}
+{{- end -}}
+{{- $unit := regexReplaceAll "^[0-9]+" $value "" -}}
+{{- $factor := get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000) $unit -}}
+{{- mul (regexFind "^[0-9]+" $value | int64) $factor -}}
+{{- end -}}
+
+{{/*
+Replicas of one topic: its own `replicas`, else kafka.replication.factor.
+Usage: {{ include "platform.kafka.topicReplicas" (dict "root" . "topic" $topic) | int }}
+*/}}
+{{- define "platform.kafka.topicReplicas" -}}
+{{- .topic.replicas | default .root.Values.kafka.replication.factor -}}
+{{- end -}}
+
+{{/*
+ACLs of the Dapr pub/sub KafkaUser, as YAML: Write on the topics the enabled apps publish to (and the
+dead-letter topic when an app subscribes), Read on the topics they subscribe to, Describe on both, and
+Read on each subscriber's consumer group (Dapr's consumer group is the app id).
+Usage: {{ include "platform.kafka.daprAcls" . | nindent 6 }}
+*/}}
+{{- define "platform.kafka.daprAcls" -}}
+{{- $ops := dict -}}
+{{- $groups := list -}}
+{{- range $app, $spec := .Values.dapr.apps -}}
+{{- if $spec.enabled -}}
+{{- range $spec.publishes -}}
+{{- $_ := set $ops . (append (get $ops . | default list) "Write") -}}
+{{- end -}}
+{{- range $topic, $route := $spec.subscribes -}}
+{{- $_ := set $ops $topic (append (get $ops $topic | default list) "Read") -}}
+{{- $groups = append $groups $app -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $groups -}}
+{{- $dlq := $.Values.dapr.pubsub.deadLetterTopic -}}
+{{- $_ := set $ops $dlq (append (get $ops $dlq | default list) "Write") -}}
+{{- end -}}
+{{- range $topic := keys $ops | sortAlpha }}
+- resource:
+    type: topic
+    name: {{ $topic }}
+    patternType: literal
+  operations: {{ append (get $ops $topic) "Describe" | uniq | sortAlpha | toJson }}
+{{- end }}
+{{- range $group := $groups | uniq | sortAlpha }}
+- resource:
+    type: group
+    name: {{ $group }}
+    patternType: literal
+  operations: ["Read"]
+{{- end }}
+{{- end -}}
+
+{{/*
+Every guard of the Kafka values; renders nothing, fails naming the offending key.
+Usage: {{ include "platform.kafka.validate" . }}
+*/}}
+{{- define "platform.kafka.validate" -}}
+{{- $k := .Values.kafka -}}
+{{- $env := include "platform.environment" . -}}
+{{- $brokers := include "platform.kafka.nodes" (dict "root" . "role" "broker") | int -}}
+{{- $controllers := include "platform.kafka.nodes" (dict "root" . "role" "controller") | int -}}
+{{- if lt $brokers 1 -}}
+{{- fail "kafka.nodePools: no enabled pool has the broker role" -}}
+{{- end -}}
+{{- if lt $controllers 1 -}}
+{{- fail "kafka.nodePools: no enabled pool has the controller role" -}}
+{{- end -}}
+{{- if eq (mod $controllers 2) 0 -}}
+{{- fail (printf "kafka.nodePools: %d controllers; a KRaft quorum needs an odd number (1, 3 or 5)" $controllers) -}}
+{{- end -}}
+{{- if not (hasKey $k.listeners $k.clientListener) -}}
+{{- fail (printf "kafka.clientListener: %q is not a key of kafka.listeners (%s)" $k.clientListener (keys $k.listeners | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- range $name, $l := $k.listeners -}}
+{{- if and (eq $l.authentication "tls") (not $l.tls) -}}
+{{- fail (printf "kafka.listeners.%s.authentication: tls authentication needs a TLS listener (tls: true)" $name) -}}
+{{- end -}}
+{{- if and (eq $l.authentication "none") (ne $env "local") -}}
+{{- fail (printf "kafka.listeners.%s.authentication: none (anonymous access) is refused in %s" $name $env) -}}
+{{- end -}}
+{{- end -}}
+{{- $client := get $k.listeners $k.clientListener -}}
+{{- if and $k.authorization (eq $client.authentication "none") -}}
+{{- fail (printf "kafka.listeners.%s.authentication: none, but kafka.authorization needs authenticated users on the client listener" $k.clientListener) -}}
+{{- end -}}
+{{- $r := $k.replication -}}
+{{- if gt (int $r.factor) $brokers -}}
+{{- fail (printf "kafka.replication.factor: %d replicas but only %d broker(s)" (int $r.factor) $brokers) -}}
+{{- end -}}
+{{- range $name, $topic := $k.topics -}}
+{{- $key := printf "kafka.topics.%s" $name -}}
+{{- $_ := include "platform.kafka.retentionMs" (dict "key" (printf "%s.retention" $key) "value" $topic.retention) -}}
+{{- $replicas := include "platform.kafka.topicReplicas" (dict "root" $ "topic" $topic) | int -}}
+{{- if gt $replicas $brokers -}}
+{{- fail (printf "%s.replicas: %d replicas but only %d broker(s)" $key $replicas $brokers) -}}
+{{- end -}}
+{{- if gt (int $r.minInsyncReplicas) $replicas -}}
+{{- fail (printf "kafka.replication.minInsyncReplicas: %d is more than the %d replica(s) of topic %s: no write could succeed" (int $r.minInsyncReplicas) $replicas $name) -}}
+{{- end -}}
+{{- if and (ne $env "local") (ge (int $r.minInsyncReplicas) $replicas) -}}
+{{- fail (printf "kafka.replication.minInsyncReplicas: %d must be below the %d replica(s) of topic %s in %s, or one broker down stops every write" (int $r.minInsyncReplicas) $replicas $name $env) -}}
+{{- end -}}
+{{- end -}}
+{{- range $user, $spec := $k.users -}}
+{{- range $access := list "read" "write" -}}
+{{- range (get $spec $access | default list) -}}
+{{- if not (hasKey $k.topics .) -}}
+{{- fail (printf "kafka.users.%s.%s: unknown topic %q (topics: %s)" $user $access . (keys $k.topics | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Egress rules every eventing NetworkPolicy needs: DNS (kube-dns in kube-system) and, with `api: true`, the
+Kubernetes API server (any address: DOKS and kind run it outside the pod network) on kafka.networkPolicy.apiServerPorts.
+Usage: {{ include "platform.eventing.baseEgress" (dict "root" . "api" true) | nindent 4 }}
+*/}}
+{{- define "platform.eventing.baseEgress" -}}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+{{- if .api }}
+- ports:
+    {{- range .root.Values.kafka.networkPolicy.apiServerPorts }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Ingress rule admitting the Prometheus pods (kafka.networkPolicy.prometheusPodLabels) on `ports`.
+Usage: {{ include "platform.eventing.prometheusIngress" (dict "root" . "ports" (list 9404)) | nindent 4 }}
+*/}}
+{{- define "platform.eventing.prometheusIngress" -}}
+- from:
+    - podSelector:
+        matchLabels:
+          {{- toYaml .root.Values.kafka.networkPolicy.prometheusPodLabels | nindent 10 }}
+  ports:
+    {{- range .ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+{{- end -}}
