@@ -133,14 +133,14 @@ def build(env: Environment, state: ClusterState, manifests: list[Manifest], crd_
         injector = [w for w in workloads(manifests, env.namespace) if w[0] == "Deployment" and w[2] == DAPR_INJECTOR]
         for _, ns, name in injector:
             steps.append(Step("infrastructure", f"wait until deployment/{name} is available",
-                              ("kubectl", "wait", "--context", ctx, "--namespace", ns, "--for=condition=Available",
-                               f"deployment/{name}", f"--timeout={opts.timeout}")))
+                              ("kubectl", "wait", f"deployment/{name}", "--context", ctx, "--namespace", ns,
+                               "--for=condition=Available", f"--timeout={opts.timeout}")))
     steps.append(Step("release", "upgrade the full release (rolls back by itself on failure)",
                       helm_upgrade(env, opts)))
     steps.append(Step("health", "helm test", ("helm", "test", env.release, "--namespace", env.namespace,
                                               "--kube-context", ctx, "--timeout", opts.timeout, "--logs")))
     for kind, ns, name in workloads(manifests, env.namespace):
         steps.append(Step("health", f"rollout status {kind.lower()}/{name}",
-                          ("kubectl", "rollout", "status", "--context", ctx, "--namespace", ns,
-                           f"{kind.lower()}/{name}", f"--timeout={opts.timeout}")))
+                          ("kubectl", "rollout", "status", f"{kind.lower()}/{name}", "--context", ctx,
+                           "--namespace", ns, f"--timeout={opts.timeout}")))
     return Plan(env, first, tuple(steps), opts)

@@ -1,0 +1,252 @@
+"""The deploy's decisions, tested against RECORDED COMMAND SEQUENCES (a fake runner with canned cluster
+answers, see recorded.py), not a live cluster: install order, the first-install phase, health check,
+rollback to the last good revision, and refusals that change nothing."""
+
+from __future__ import annotations
+
+import pytest
+from recorded import DIGEST, NO_RELEASE, SECRETS, cluster, history, small_release
+
+from todo_cloud import envs
+from todo_cloud.deploy.execute import Outcome
+from todo_cloud.deploy.runner import Result
+
+ENV_NAMES = envs.names()
+UPGRADE = [history((1, "superseded"), (2, "deployed"))]
+
+
+def answers(env: str, **kw: object) -> dict:
+    return cluster(envs.get(env), secrets=SECRETS, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_recorded_first_install_applies_crds_then_infrastructure_then_the_release_then_health(run_deploy, env):
+    outcome, runner, _ = run_deploy(env, answers(env))
+    assert outcome is Outcome.OK
+    assert runner.heads() == [
+        "kubectl config current-context",
+        "kubectl get secrets",
+        "helm history todo-chatbot",
+        "kubectl apply",
+        "helm upgrade todo-chatbot",
+        "kubectl wait deployment/dapr-sidecar-injector",
+        "helm upgrade todo-chatbot",
+        "helm test todo-chatbot",
+        "kubectl rollout status deployment/dapr-sidecar-injector",
+        "kubectl rollout status deployment/todo-chatbot-backend",
+        "kubectl rollout status statefulset/todo-chatbot-loki",
+    ]
+
+
+def test_recorded_first_install_phase_disables_workloads_and_the_full_release_does_not(run_deploy):
+    _, runner, _ = run_deploy("staging", answers("staging"))
+    infra, full = [c for c in runner.calls if c[:2] == ("helm", "upgrade")]
+    assert infra[-2:] == ("--set", "global.workloads.enabled=false")
+    assert "global.workloads.enabled=false" not in full
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_recorded_upgrade_skips_the_infrastructure_phase(run_deploy, env):
+    outcome, runner, _ = run_deploy(env, answers(env, revisions=UPGRADE))
+    assert outcome is Outcome.OK
+    heads = runner.heads()
+    assert heads.count("helm upgrade todo-chatbot") == 1
+    assert "kubectl wait deployment/dapr-sidecar-injector" not in heads
+    order = [heads.index(h) for h in ("kubectl apply", "helm upgrade todo-chatbot", "helm test todo-chatbot")]
+    assert order == sorted(order)
+
+
+def test_recorded_crds_are_applied_server_side_from_the_bundle_before_every_upgrade(run_deploy):
+    _, runner, _ = run_deploy("production", answers("production", revisions=UPGRADE))
+    i = runner.heads().index("kubectl apply")
+    apply = runner.calls[i]
+    assert {"--server-side", "--force-conflicts", "--filename", "-"} <= set(apply)
+    assert "--context" in apply and apply[apply.index("--context") + 1] == "do-nyc3-todo-chatbot-production"
+    assert "kind: CustomResourceDefinition" in (runner.inputs[i] or "")
+
+
+def test_recorded_release_upgrade_skips_crds_waits_bounds_history_and_rolls_back_on_failure(run_deploy):
+    _, runner, _ = run_deploy("staging", answers("staging", revisions=UPGRADE), timeout="7m", history_max=5)
+    (upgrade,) = [c for c in runner.calls if c[:2] == ("helm", "upgrade")]
+    assert {"--install", "--skip-crds", "--rollback-on-failure", "--wait=watcher"} <= set(upgrade)
+    assert upgrade[upgrade.index("--timeout") + 1] == "7m"
+    assert upgrade[upgrade.index("--history-max") + 1] == "5"
+    assert upgrade[upgrade.index("--kube-context") + 1] == "do-nyc3-todo-chatbot-staging"
+    assert upgrade[upgrade.index("--values") + 1].endswith("values/staging.yaml")
+
+
+def test_recorded_legacy_wait_is_passed_through(run_deploy):
+    _, runner, _ = run_deploy("local", answers("local", revisions=UPGRADE), wait="legacy")
+    assert all("--wait=legacy" in c for c in runner.calls if c[:2] == ("helm", "upgrade"))
+
+
+@pytest.mark.parametrize("failing", [("helm", "test"), ("kubectl", "rollout", "status")])
+def test_recorded_failed_health_check_rolls_back_to_the_last_good_revision(run_deploy, failing):
+    canned = answers("staging", revisions=[
+        history((1, "superseded"), (2, "deployed")),
+        history((1, "superseded"), (2, "superseded"), (3, "deployed")),
+    ])
+    canned[failing] = Result(1, "", "pod todo-chatbot-backend-test failed")
+    outcome, runner, report = run_deploy("staging", canned)
+    assert outcome is Outcome.ROLLED_BACK and int(outcome) == 4
+    rollback = runner.calls[-1]
+    assert rollback[:4] == ("helm", "rollback", "todo-chatbot", "2")
+    assert "health check failed, rolling back" in "\n".join(report)
+    assert report[-1] == "rolled back: release todo-chatbot/todo-chatbot is at revision 2 again"
+
+
+def test_recorded_health_check_stops_at_the_first_failure(run_deploy):
+    canned = answers("staging", revisions=UPGRADE)
+    canned[("helm", "test")] = Result(1, "", "boom")
+    _, runner, _ = run_deploy("staging", canned)
+    assert not [h for h in runner.heads() if h.startswith("kubectl rollout status")]
+
+
+def test_recorded_rollback_skips_failed_revisions(run_deploy):
+    canned = answers("production", revisions=[
+        history((4, "superseded"), (5, "failed"), (6, "deployed")),
+        history((4, "superseded"), (5, "failed"), (6, "superseded"), (7, "deployed")),
+    ])
+    canned[("helm", "test")] = Result(1, "", "boom")
+    _, runner, _ = run_deploy("production", canned)
+    assert runner.calls[-1][:4] == ("helm", "rollback", "todo-chatbot", "6")
+
+
+def test_recorded_failed_health_check_on_first_install_rolls_back_to_the_infrastructure_revision(run_deploy):
+    canned = answers("local", revisions=[NO_RELEASE, history((1, "superseded"), (2, "deployed"))])
+    canned[("kubectl", "rollout", "status")] = Result(1, "", "deadline exceeded")
+    outcome, runner, report = run_deploy("local", canned)
+    assert outcome is Outcome.ROLLED_BACK
+    assert runner.calls[-1][:4] == ("helm", "rollback", "todo-chatbot", "1")
+    assert "rollback: to revision 1" in "\n".join(report)
+
+
+def test_recorded_failed_rollback_exits_5_and_says_so(run_deploy):
+    canned = answers("staging", revisions=[UPGRADE[0], history((2, "superseded"), (3, "deployed"))])
+    canned[("helm", "test")] = Result(1, "", "boom")
+    canned[("helm", "rollback")] = Result(1, "", "timed out waiting for the condition")
+    outcome, _, report = run_deploy("staging", canned)
+    assert outcome is Outcome.ROLLBACK_FAILED and int(outcome) == 5
+    assert "rollback to revision 2 FAILED" in "\n".join(report)
+
+
+def test_recorded_no_good_revision_means_no_rollback_command(run_deploy):
+    canned = answers("staging", revisions=[UPGRADE[0], history((1, "failed"), (2, "deployed"))])
+    canned[("helm", "test")] = Result(1, "", "boom")
+    outcome, runner, report = run_deploy("staging", canned)
+    assert outcome is Outcome.ROLLBACK_FAILED
+    assert not [c for c in runner.calls if c[:2] == ("helm", "rollback")]
+    assert "no earlier good revision" in "\n".join(report)
+
+
+def test_recorded_failed_upgrade_relies_on_helm_rollback_and_runs_no_health_check(run_deploy):
+    canned = answers("staging", revisions=UPGRADE)
+    canned[("helm", "upgrade")] = Result(1, "", "Error: UPGRADE FAILED: context deadline exceeded")
+    outcome, runner, report = run_deploy("staging", canned)
+    assert outcome is Outcome.FAILED and int(outcome) == 3
+    assert runner.heads()[-1] == "helm upgrade todo-chatbot"
+    assert "--rollback-on-failure" in report[-1]
+
+
+def test_recorded_failed_crd_apply_stops_before_the_release(run_deploy):
+    canned = answers("staging", revisions=UPGRADE)
+    canned[("kubectl", "apply")] = Result(1, "", "conflict")
+    outcome, runner, report = run_deploy("staging", canned)
+    assert outcome is Outcome.FAILED
+    assert not [c for c in runner.calls if c[0] == "helm" and c[1] != "history"]
+    assert "stopped in phase crds" in report[-1]
+
+
+# --- refusals: each stops before anything changes, naming what is wrong -------------------------------
+
+
+def test_recorded_wrong_context_is_refused_naming_both_contexts_and_reads_nothing_else(run_deploy):
+    production = envs.get("production").kube_context
+    outcome, runner, report = run_deploy("staging", answers("staging", context=production))
+    assert outcome is Outcome.REFUSED and int(outcome) == 2
+    assert runner.calls == [("kubectl", "config", "current-context")]
+    text = "\n".join(report)
+    assert repr(production) in text and "'do-nyc3-todo-chatbot-staging'" in text
+    assert "the context of environment 'production'" in text
+
+
+def test_recorded_missing_current_context_is_refused(run_deploy):
+    outcome, runner, report = run_deploy("local", answers("local", context=""))
+    assert outcome is Outcome.REFUSED and not runner.mutations()
+    assert "no current context" in "\n".join(report) and "'kind-todo-chatbot'" in "\n".join(report)
+
+
+def test_recorded_missing_secret_is_refused_naming_it_and_its_user(run_deploy):
+    canned = cluster(envs.get("staging"), secrets=["todo-chatbot-registry"])
+    outcome, runner, report = run_deploy("staging", canned)
+    assert outcome is Outcome.REFUSED and not runner.mutations()
+    (problem,) = [line for line in report if "missing Secret" in line]
+    assert "todo-chatbot/todo-chatbot-db" in problem and "Deployment/todo-chatbot-backend" in problem
+
+
+def test_recorded_production_refuses_images_by_tag_naming_the_image(run_deploy):
+    tagged = "registry.digitalocean.com/todo-chatbot/backend:1.4.2"
+    outcome, runner, report = run_deploy("production", answers("production"), small_release(tagged))
+    assert outcome is Outcome.REFUSED and not runner.mutations()
+    text = "\n".join(report)
+    assert tagged in text and "Deployment/todo-chatbot-backend" in text
+    # upstream charts' images are pinned by their chart version and not judged here
+    assert "daprio/injector" not in text
+
+
+@pytest.mark.parametrize("env", ["local", "staging"])
+def test_recorded_images_by_tag_are_fine_outside_production(run_deploy, env):
+    outcome, _, _ = run_deploy(env, answers(env), small_release("backend:1.4.2"))
+    assert outcome is Outcome.OK
+
+
+def test_recorded_production_accepts_images_by_digest(run_deploy):
+    outcome, _, _ = run_deploy("production", answers("production"), small_release("backend" + DIGEST))
+    assert outcome is Outcome.OK
+
+
+def test_recorded_pending_release_is_refused(run_deploy):
+    canned = answers("staging", revisions=history((2, "deployed"), (3, "pending-upgrade")))
+    outcome, runner, report = run_deploy("staging", canned)
+    assert outcome is Outcome.REFUSED and not runner.mutations()
+    assert "revision 3 is pending-upgrade" in "\n".join(report)
+
+
+# --- dry run --------------------------------------------------------------------------------------------
+
+
+def test_recorded_dry_run_changes_nothing_and_prints_plan_and_diff(run_deploy):
+    deployed = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: todo-chatbot-backend, namespace: todo-chatbot, labels: {helm.sh/chart: app-0.0.9}}
+spec: {}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: gone, namespace: todo-chatbot}
+"""
+    canned = answers("staging", revisions=UPGRADE)
+    canned[("helm", "get", "manifest")] = Result(0, deployed)
+    outcome, runner, report = run_deploy("staging", canned, dry_run=True)
+    assert outcome is Outcome.OK and not runner.mutations()
+    text = "\n".join(report)
+    assert "dry run: nothing is changed" in text and "[release] upgrade the full release" in text
+    assert "~ Deployment/todo-chatbot/todo-chatbot-backend" in report
+    assert "- ConfigMap/todo-chatbot/gone" in report
+    assert "+ StatefulSet/todo-chatbot/todo-chatbot-loki" in report
+    assert "+ Deployment/todo-chatbot/hooked" not in report  # hooks are not part of the manifest
+    assert any("app-0.1.0" in line and line.strip().startswith("+") for line in report)
+
+
+def test_recorded_dry_run_of_a_first_install_shows_everything_as_new(run_deploy):
+    outcome, runner, report = run_deploy("local", answers("local"), dry_run=True)
+    assert outcome is Outcome.OK and not runner.mutations()
+    assert not [c for c in runner.calls if c[:3] == ("helm", "get", "manifest")]
+    assert "deploy local: first install (phased) of release todo-chatbot/todo-chatbot" in report
+    assert "+ Deployment/todo-chatbot/todo-chatbot-backend" in report
+
+
+def test_recorded_dry_run_still_refuses_bad_input(run_deploy):
+    outcome, runner, _ = run_deploy("staging", answers("staging", context="kind-todo-chatbot"), dry_run=True)
+    assert outcome is Outcome.REFUSED and runner.calls == [("kubectl", "config", "current-context")]
