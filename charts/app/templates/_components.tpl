@@ -16,10 +16,24 @@ Usage: {{ include "app.merge" (dict "base" $defaults "top" $component) | fromYam
 {{- end -}}
 
 {{/*
-The enabled components, each merged over `defaults`, as YAML (name -> settings).
+The enabled components, each merged over `defaults`, as YAML (name -> settings), after the guards of
+app.validate: every template reads the components through this helper, so a bad value fails the render
+before any template can trip over it. Computed once per render (kept on the root context).
 Usage: {{ range $name, $c := include "app.components" . | fromYaml }}
 */}}
 {{- define "app.components" -}}
+{{- if not (hasKey . "appComponentsYaml") -}}
+{{- include "app.validate" . -}}
+{{- $_ := set . "appComponentsYaml" (include "app.mergedComponents" .) -}}
+{{- end -}}
+{{- get . "appComponentsYaml" -}}
+{{- end -}}
+
+{{/*
+The enabled components merged over `defaults`, unchecked (for app.validate itself).
+Usage: {{ include "app.mergedComponents" . | fromYaml }}
+*/}}
+{{- define "app.mergedComponents" -}}
 {{- $out := dict -}}
 {{- range $name, $component := .Values.components -}}
 {{- if $component.enabled -}}

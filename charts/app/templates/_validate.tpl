@@ -1,10 +1,11 @@
 {{/*
 Guards for what the schema cannot express (rules across keys, and rules per environment); each `fail`
-names the offending key. Called from templates/validate.yaml, so a failing value fails the whole render.
+names the offending key. Run by app.components (and templates/validate.yaml), so a failing value fails
+the whole render.
 Usage: {{ include "app.validate" . }}
 */}}
 {{- define "app.validate" -}}
-{{- $components := include "app.components" . | fromYaml -}}
+{{- $components := include "app.mergedComponents" . | fromYaml -}}
 {{- $production := eq (include "app.environment" .) "production" -}}
 {{- range $name, $c := $components -}}
 {{- $key := printf "components.%s" $name -}}

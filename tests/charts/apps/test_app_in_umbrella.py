@@ -1,0 +1,20 @@
+"""The app chart inside the umbrella release: installed under `app`, gated by global.workloads.enabled."""
+
+from __future__ import annotations
+
+from todo_cloud import deps
+from todo_cloud.render import Manifest, find, render_environment
+
+
+def test_app_workloads_are_part_of_every_release(release: list[Manifest]) -> None:
+    names = {d["metadata"]["name"] for d in find(release, "Deployment")}
+    assert {"todo-chatbot-frontend", "todo-chatbot-backend"} <= names
+
+
+def test_first_install_phase_renders_no_app_workload_but_keeps_the_platform(upstream_charts: deps.DepsStatus) -> None:
+    del upstream_charts
+    docs = render_environment("local", {"global": {"workloads": {"enabled": False}}})
+    names = {d["metadata"]["name"] for d in find(docs, "Deployment")}
+    assert "dapr-sidecar-injector" in names
+    assert not names & {"todo-chatbot-frontend", "todo-chatbot-backend"}
+    assert not [p for p in find(docs, "Pod") if p["metadata"]["name"].startswith("todo-chatbot-test-")]

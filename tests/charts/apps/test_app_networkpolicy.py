@@ -1,0 +1,128 @@
+"""NetworkPolicies of the app namespace: default deny, then exactly the flows the app needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from app_chart import name, render_app
+
+from todo_cloud.render import Manifest, find, get
+
+DAPR_CONTROL_PLANE_PORTS = {50001, 6500, 50005, 50006}
+
+
+def ports(rule: dict[str, Any]) -> set[Any]:
+    return {p["port"] for p in rule.get("ports", [])}
+
+
+def egress_to(policy: Manifest, label: str, value: str) -> list[dict]:
+    return [r for r in policy["spec"]["egress"] for peer in r.get("to", [])
+            if peer.get("podSelector", {}).get("matchLabels", {}).get(label) == value]
+
+
+def ingress_from(policy: Manifest, label: str, value: str) -> list[dict]:
+    return [r for r in policy["spec"]["ingress"] for peer in r.get("from", [])
+            if peer.get("podSelector", {}).get("matchLabels", {}).get(label) == value]
+
+
+def test_namespace_denies_everything_by_default(app: list[Manifest]) -> None:
+    deny = get(app, "NetworkPolicy", "todo-chatbot-default-deny")
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_default_deny_can_be_switched_off_keeping_the_app_policies() -> None:
+    docs = render_app("local", {"networkPolicy": {"defaultDeny": False}})
+    assert not find(docs, "NetworkPolicy", "todo-chatbot-default-deny")
+    assert find(docs, "NetworkPolicy", name("backend"))
+
+
+def test_every_app_pod_is_selected_by_its_own_policy(app: list[Manifest]) -> None:
+    for deployment in find(app, "Deployment"):
+        policy = get(app, "NetworkPolicy", deployment["metadata"]["name"])
+        assert policy["spec"]["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+        assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+
+
+def test_gateway_reaches_the_frontend_http_port(app: list[Manifest], env_name: str) -> None:
+    rules = get(app, "NetworkPolicy", name("frontend"))["spec"]["ingress"]
+    public = rules[0]
+    assert ports(public) == {"http"}
+    if env_name == "local":
+        assert public["from"] == [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": "envoy-gateway-system"}}}]
+    else:
+        # DOKS's Cilium gateway proxies from the node (reserved ingress identity): no peer can name it
+        assert "from" not in public
+
+
+def test_backend_admits_the_frontend_but_is_not_public(app: list[Manifest]) -> None:
+    policy = get(app, "NetworkPolicy", name("backend"))
+    assert all(rule.get("from") for rule in policy["spec"]["ingress"])
+    assert ports(ingress_from(policy, "app.kubernetes.io/name", "frontend")[0]) == {"http"}
+
+
+def test_frontend_may_call_only_the_backend_among_the_components(app: list[Manifest]) -> None:
+    policy = get(app, "NetworkPolicy", name("frontend"))
+    assert ports(egress_to(policy, "app.kubernetes.io/name", "backend")[0]) == {8000}
+    assert not egress_to(policy, "strimzi.io/cluster", "todo-chatbot-kafka")
+    assert not [r for r in policy["spec"]["egress"] for peer in r["to"] if "ipBlock" in peer]
+
+
+@pytest.mark.parametrize("component", ["frontend", "backend"])
+def test_sidecars_reach_each_other_the_dapr_control_plane_and_the_collector(
+    app: list[Manifest], component: str
+) -> None:
+    policy = get(app, "NetworkPolicy", name(component))
+    assert ports(egress_to(policy, "app.kubernetes.io/part-of", "dapr")[0]) == DAPR_CONTROL_PLANE_PORTS
+    assert ports(egress_to(policy, "app.kubernetes.io/part-of", "todo-chatbot")[0]) == {50002}
+    assert ports(ingress_from(policy, "app.kubernetes.io/part-of", "todo-chatbot")[0]) == {50002}
+    assert ports(egress_to(policy, "app.kubernetes.io/name", "jaeger")[0]) == {4317, 4318}
+
+
+@pytest.mark.parametrize("component", ["frontend", "backend"])
+def test_every_app_pod_resolves_names_through_cluster_dns(app: list[Manifest], component: str) -> None:
+    dns = get(app, "NetworkPolicy", name(component))["spec"]["egress"][0]
+    assert dns["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                          "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
+    assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+
+
+def test_backend_reaches_kafka_and_postgresql(app: list[Manifest], env_name: str) -> None:
+    policy = get(app, "NetworkPolicy", name("backend"))
+    assert ports(egress_to(policy, "strimzi.io/cluster", "todo-chatbot-kafka")[0]) == {9092, 9093}
+    database = [r for r in policy["spec"]["egress"] for peer in r["to"] if "ipBlock" in peer]
+    cidr, port = {"local": ("172.18.0.0/16", 5432), "staging": ("10.20.0.0/16", 25060),
+                  "production": ("10.10.0.0/16", 25060)}[env_name]
+    assert database == [{"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"protocol": "TCP", "port": port}]}]
+
+
+def test_prometheus_scrapes_the_app_and_sidecar_metrics(app: list[Manifest]) -> None:
+    policy = get(app, "NetworkPolicy", name("backend"))
+    assert ports(ingress_from(policy, "app.kubernetes.io/name", "prometheus")[0]) == {"http", 9090}
+
+
+def test_consumers_reach_kafka_but_take_no_calls(all_components: list[Manifest]) -> None:
+    policy = get(all_components, "NetworkPolicy", name("notification"))
+    assert egress_to(policy, "strimzi.io/cluster", "todo-chatbot-kafka")
+    assert not ingress_from(policy, "app.kubernetes.io/name", "frontend")
+
+
+def test_test_pods_have_their_own_policies(app: list[Manifest]) -> None:
+    health = get(app, "NetworkPolicy", "todo-chatbot-test-health")
+    assert ports(egress_to(health, "app.kubernetes.io/name", "backend")[0]) == {8000}
+    assert ports(egress_to(health, "app.kubernetes.io/name", "frontend")[0]) == {3000}
+    dapr = get(app, "NetworkPolicy", "todo-chatbot-test-dapr")
+    assert ports(egress_to(dapr, "app.kubernetes.io/part-of", "todo-chatbot")[0]) == {50002}
+    backend = get(app, "NetworkPolicy", name("backend"))
+    assert ingress_from(backend, "app.kubernetes.io/name", "todo-chatbot-test-health")
+
+
+def test_acme_solver_is_reachable_while_certificates_are_issued() -> None:
+    policy = get(render_app("staging"), "NetworkPolicy", "todo-chatbot-acme-http01-solver")
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"acme.cert-manager.io/http01-solver": "true"}
+    assert ports(policy["spec"]["ingress"][0]) == {8089}
+
+
+def test_policies_can_be_switched_off_entirely() -> None:
+    assert not find(render_app("local", {"networkPolicy": {"enabled": False}}), "NetworkPolicy")
