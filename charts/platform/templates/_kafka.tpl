@@ -28,7 +28,7 @@ Usage: {{ include "platform.kafka.nodes" (dict "root" . "role" "broker") | int }
 {{- define "platform.kafka.nodes" -}}
 {{- $count := 0 -}}
 {{- range $name, $pool := .root.Values.kafka.nodePools -}}
-{{- if and (ne $pool.enabled false) (has $.role $pool.roles) -}}
+{{- if and (or (not (hasKey $pool "enabled")) $pool.enabled) (has $.role $pool.roles) -}}
 {{- $count = add $count $pool.replicas -}}
 {{- end -}}
 {{- end -}}

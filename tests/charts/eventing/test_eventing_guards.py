@@ -1,0 +1,92 @@
+"""Bad input fails the whole render with a message that names the offending value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from eventing_chart import render_platform
+
+from todo_cloud.render import RenderError
+
+TWO_TOPIC_REPLICAS = {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d", "replicas": 2}}}}
+
+# (environment, overrides, text the error must contain: the key it names)
+BAD = {
+    "topic with more replicas than brokers": (
+        "local", {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d", "replicas": 3}}}},
+        "kafka.topics.dlq.replicas: 3 replicas but only 1 broker"),
+    "replication factor above the brokers": (
+        "local", {"kafka": {"replication": {"factor": 3}}}, "kafka.replication.factor: 3 replicas but only 1 broker"),
+    "min.insync.replicas equal to replicas in production": (
+        "production", TWO_TOPIC_REPLICAS,
+        "kafka.replication.minInsyncReplicas: 2 must be below the 2 replica(s) of topic dlq"),
+    "min.insync.replicas above replicas": (
+        "local", {"kafka": {"replication": {"minInsyncReplicas": 2}}},
+        "kafka.replication.minInsyncReplicas: 2 is more than"),
+    "retention that is not a duration": (
+        "production", {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "a month"}}}},
+        "kafka/topics/dlq/retention"),
+    "component scoped to an unknown app": (
+        "production", {"dapr": {"statestore": {"scopes": ["backend", "billing"]}}},
+        'dapr.statestore.scopes: unknown app id "billing"'),
+    "secret store scoped to an unknown app": (
+        "production", {"dapr": {"secretstore": {"scopes": ["ghost"]}}},
+        'dapr.secretstore.scopes: unknown app id "ghost"'),
+    "service invocation policy for an unknown app": (
+        "production", {"dapr": {"resiliency": {"invoke": {"app": "api"}}}},
+        'dapr.resiliency.invoke.app: unknown app id "api"'),
+    "plaintext connection string": (
+        "production", {"dapr": {"statestore": {"postgresql": {"connectionString": "postgres://u:p@db/todo"}}}},
+        "dapr/statestore/postgresql/connectionString"),
+    "plaintext redis password": (
+        "production", {"dapr": {"statestore": {"redis": {"password": "hunter2"}}}}, "dapr/statestore/redis/password"),
+    "plaintext credential among extra pub/sub metadata": (
+        "production", {"dapr": {"pubsub": {"metadata": [{"name": "saslPassword", "value": "hunter2"}]}}},
+        "dapr.pubsub.metadata[0] (saslPassword): a credential must be a secretKeyRef"),
+    "anonymous listener in production": (
+        "production", {"kafka": {"listeners": {"plain": {"port": 9092, "tls": False, "authentication": "none"}}}},
+        "kafka.listeners.plain.authentication: none (anonymous access) is refused in production"),
+    "anonymous listener in staging": (
+        "staging", {"kafka": {"listeners": {"plain": {"port": 9092, "tls": False, "authentication": "none"}}}},
+        "kafka.listeners.plain.authentication: none (anonymous access) is refused in staging"),
+    "tls authentication on a plain listener": (
+        "production", {"kafka": {"listeners": {"plain": {"port": 9092, "tls": False, "authentication": "tls"}}}},
+        "kafka.listeners.plain.authentication: tls authentication needs a TLS listener"),
+    "client listener that does not exist": (
+        "production", {"kafka": {"clientListener": "external"}}, 'kafka.clientListener: "external" is not a key'),
+    "even controller quorum": (
+        "production", {"kafka": {"nodePools": {"controllers": {
+            "replicas": 1, "roles": ["controller"], "storage": {"type": "ephemeral", "size": "1Gi"}}}}},
+        "kafka.nodePools: 4 controllers"),
+    "no broker at all": (
+        "production", {"kafka": {"nodePools": {"dual-role": {"roles": ["controller"]}}}},
+        "kafka.nodePools: no enabled pool has the broker role"),
+    "app publishing to an unknown topic": (
+        "production", {"dapr": {"apps": {"backend": {"enabled": True, "publishes": ["todo-evnts"]}}}},
+        'dapr.apps.backend.publishes: unknown topic "todo-evnts"'),
+    "app subscribing to an unknown topic": (
+        "production", {"dapr": {"apps": {"audit": {"enabled": True, "subscribes": {"audit-log": "/events"}}}}},
+        'dapr.apps.audit.subscribes: unknown topic "audit-log"'),
+    "dead-letter topic missing from the table": (
+        "production", {"dapr": {"pubsub": {"deadLetterTopic": "dead-letters"}}},
+        'dapr.pubsub.deadLetterTopic: unknown topic "dead-letters"'),
+    "extra user reading an unknown topic": (
+        "production", {"kafka": {"users": {"analytics": {"read": ["clicks"]}}}},
+        'kafka.users.analytics.read: unknown topic "clicks"'),
+    "unknown key under kafka": (
+        "production", {"kafka": {"zookeeper": {"replicas": 3}}}, "zookeeper"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_fails_naming_the_value(case: str) -> None:
+    env, overrides, message = BAD[case]
+    with pytest.raises(RenderError) as error:
+        render_platform(env, overrides)
+    assert message in error.value.stderr
+
+
+def test_local_may_keep_min_insync_replicas_equal_to_one_replica() -> None:
+    overrides: dict[str, Any] = {"kafka": {"replication": {"factor": 1, "minInsyncReplicas": 1}}}
+    assert render_platform("local", overrides)

@@ -1,0 +1,106 @@
+"""Topics from the one table in values, and the KafkaUsers with their ACLs."""
+
+from __future__ import annotations
+
+import pytest
+from eventing_chart import CLUSTER, render_platform
+
+from todo_cloud.render import Manifest, find, get
+
+DAY_MS = 86_400_000
+# The topic table of the issue: partitions and retention in days.
+TABLE = {"todo-events": (6, 7), "chat-events": (6, 7), "user-events": (3, 30), "dlq": (3, 30)}
+REPLICATION = {"local": (1, 1), "staging": (3, 2), "production": (3, 2)}
+
+
+def topics(docs: list[Manifest]) -> dict[str, dict]:
+    return {t["spec"]["topicName"]: t["spec"] for t in find(docs, "KafkaTopic")}
+
+
+def acls(user: dict) -> dict[tuple[str, str], list[str]]:
+    return {(a["resource"]["type"], a["resource"]["name"]): a["operations"]
+            for a in user["spec"]["authorization"]["acls"]}
+
+
+def test_partitions_and_retention_come_from_the_table(platform: list[Manifest]) -> None:
+    got = {name: (spec["partitions"], spec["config"]["retention.ms"] // DAY_MS)
+           for name, spec in topics(platform).items()}
+    assert got == TABLE
+
+
+def test_topic_replicas_follow_the_environment(platform: list[Manifest], env_name: str) -> None:
+    for name, spec in topics(platform).items():
+        assert (spec["replicas"], spec["config"]["min.insync.replicas"]) == REPLICATION[env_name], name
+
+
+def test_min_insync_replicas_stay_below_replicas_outside_local(platform: list[Manifest], env_name: str) -> None:
+    for name, spec in topics(platform).items():
+        if env_name == "local":
+            assert spec["config"]["min.insync.replicas"] <= spec["replicas"], name
+        else:
+            assert spec["config"]["min.insync.replicas"] < spec["replicas"], name
+
+
+def test_every_topic_belongs_to_the_cluster(platform: list[Manifest]) -> None:
+    for topic in find(platform, "KafkaTopic"):
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == CLUSTER
+
+
+def test_one_table_entry_adds_a_topic() -> None:
+    docs = render_platform("production", {"kafka": {"topics": {"reminders": {"partitions": 3, "retention": "12h"}}}})
+    spec = get(docs, "KafkaTopic", "reminders")["spec"]
+    assert (spec["partitions"], spec["replicas"], spec["config"]["retention.ms"]) == (3, 3, 12 * 3_600_000)
+
+
+def test_a_topic_may_override_its_replicas_and_config() -> None:
+    docs = render_platform("production", {"kafka": {"replication": {"minInsyncReplicas": 1}, "topics": {"dlq": {
+        "partitions": 1, "retention": "90d", "replicas": 2, "config": {"cleanup.policy": "compact"}}}}})
+    spec = get(docs, "KafkaTopic", "dlq")["spec"]
+    assert spec["replicas"] == 2
+    assert spec["config"]["cleanup.policy"] == "compact"
+
+
+def test_pubsub_user_authenticates_with_scram_on_the_tls_listener(platform: list[Manifest]) -> None:
+    user = get(platform, "KafkaUser", "dapr-pubsub")
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    assert user["metadata"]["labels"]["strimzi.io/cluster"] == CLUSTER
+
+
+def test_pubsub_user_may_only_write_what_the_enabled_apps_publish(platform: list[Manifest]) -> None:
+    got = acls(get(platform, "KafkaUser", "dapr-pubsub"))
+    assert got == {
+        ("topic", "todo-events"): ["Describe", "Write"],
+        ("topic", "chat-events"): ["Describe", "Write"],
+        ("topic", "user-events"): ["Describe", "Write"],
+    }
+
+
+def test_consumers_get_read_on_their_topics_and_their_group_and_write_on_dlq(with_consumers: list[Manifest]) -> None:
+    got = acls(get(with_consumers, "KafkaUser", "dapr-pubsub"))
+    assert got[("topic", "dlq")] == ["Describe", "Write"]
+    assert got[("topic", "todo-events")] == ["Describe", "Read", "Write"]
+    assert got[("topic", "user-events")] == ["Describe", "Read", "Write"]
+    groups = {name for kind, name in got if kind == "group"}
+    assert groups == {"audit", "notification", "realtime-sync", "recurring-task"}
+    assert all(got[("group", g)] == ["Read"] for g in groups)
+
+
+def test_no_acl_is_broader_than_one_literal_resource(with_consumers: list[Manifest]) -> None:
+    for user in find(with_consumers, "KafkaUser"):
+        for acl in user["spec"]["authorization"]["acls"]:
+            assert acl["resource"]["patternType"] == "literal"
+            assert acl["resource"]["name"] != "*"
+            assert "All" not in acl["operations"]
+
+
+def test_an_extra_client_gets_a_user_limited_to_its_topics_and_group() -> None:
+    docs = render_platform("production", {"kafka": {"users": {"analytics": {
+        "read": ["todo-events"], "groups": ["analytics"]}}}})
+    user = get(docs, "KafkaUser", "analytics")
+    assert acls(user) == {("topic", "todo-events"): ["Describe", "Read"], ("group", "analytics"): ["Read"]}
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_users_have_no_password_in_values(env: str) -> None:
+    for user in find(render_platform(env), "KafkaUser"):
+        assert "password" not in user["spec"]["authentication"]
