@@ -64,6 +64,14 @@ def missing_dependencies(chart: Path = UMBRELLA) -> list[str]:
     return missing
 
 
+def check_dependencies(chart: Path) -> None:
+    """Refuse to package a chart whose dependencies are not all in place, naming the missing ones."""
+    missing = missing_dependencies(chart)
+    if missing:
+        raise PublishError(f"{chart.name}: dependencies missing from {chart / 'charts'}: "
+                           f"{', '.join(missing)}; run `make deps`")
+
+
 def _plain(plain_http: bool) -> list[str]:
     return ["--plain-http"] if plain_http else []
 
@@ -81,10 +89,7 @@ def exists(registry: str, name: str, version: str, plain_http: bool) -> bool:
 
 def package(chart: Path, dest: Path) -> Path:
     """`helm package` the chart with its dependencies into `dest`; returns the archive."""
-    missing = missing_dependencies(chart)
-    if missing:
-        raise PublishError(f"{chart.name}: dependencies missing from {chart / 'charts'}: "
-                           f"{', '.join(missing)}; run `make deps`")
+    check_dependencies(chart)
     meta = chart_metadata(chart)
     run([tools.path("helm"), "package", chart, "--destination", dest], timeout=300)
     archive = dest / f"{meta['name']}-{meta['version']}.tgz"
@@ -100,6 +105,7 @@ def publish(registry: str = DEFAULT_REGISTRY, *, chart: Path = UMBRELLA,
     plain = is_loopback(registry) if plain_http is None else plain_http
     meta = chart_metadata(chart)
     name, version = meta["name"], str(meta["version"])
+    check_dependencies(chart)
     if exists(registry, name, version, plain):
         raise PublishError(f"{name} {version} is already published in {registry}: versions are immutable, "
                            f"bump `version` in {chart.name}/Chart.yaml")
