@@ -1,0 +1,228 @@
+"""Schema validation of rendered objects (`todo-cloud validate`).
+
+Core kinds are checked against the strict Kubernetes OpenAPI schemas of the target minor, bundled by the
+pinned `kubernetes-validate` package. Custom resources are checked against JSON schemas converted from
+the `openAPIV3Schema` of the CRDs inside the pinned upstream chart archives (their `crds/` folders,
+nested subcharts included), cached under .cache/crd-schemas/. An object whose kind and apiVersion
+neither source knows is a finding too.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tarfile
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from referencing import Registry, Resource
+
+from todo_cloud import versions
+from todo_cloud.gates import Finding, object_id
+from todo_cloud.paths import CACHE, UMBRELLA
+from todo_cloud.render import Manifest
+
+GATE = "validate"
+
+
+def kubernetes_minor() -> str:
+    """`1.35` for the pinned Kubernetes version."""
+    return ".".join(versions.kubernetes_version().split(".")[:2])
+
+
+def core_schema_dir() -> Path:
+    """Folder of the strict schemas of the target minor inside kubernetes-validate."""
+    folder = Path(str(resources.files("kubernetes_validate"))) / "kubernetes-json-schema"
+    target = folder / f"v{kubernetes_minor()}.0-local-strict"
+    if not target.is_dir():
+        raise FileNotFoundError(f"kubernetes-validate has no schemas for Kubernetes {kubernetes_minor()}: {target}")
+    return target
+
+
+@cache
+def _core_registry() -> Registry:
+    definitions = json.loads((core_schema_dir() / "_definitions.json").read_text())
+    return Resource.from_contents(definitions) @ Registry()
+
+
+@cache
+def _core_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
+    group_version = api_version.split("/")
+    # rbac.authorization.k8s.io/v1 -> rbac-v1; v1 -> v1 (kubernetes-validate's file naming)
+    prefix = group_version[0].split(".")[0] + "-" if len(group_version) == 2 else ""
+    path = core_schema_dir() / f"{kind.lower()}-{prefix}{group_version[-1]}.json"
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text())
+    # The strict schema pins apiVersion/kind by enum; it must also be the kind it was looked up for.
+    if kind not in json.dumps(schema.get("x-kubernetes-group-version-kind", kind)):
+        return None
+    return jsonschema.Draft202012Validator(schema, registry=Resource.from_contents(schema) @ _core_registry())
+
+
+# --- CRD schemas from the upstream chart archives ------------------------------------------------------
+
+
+def chart_archives() -> list[Path]:
+    """The pinned upstream chart archives in the umbrella's charts/ folder."""
+    return sorted((UMBRELLA / "charts").glob("*.tgz"))
+
+
+class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader that reads YAML 1.1's `=` (value) tag, which some CRDs contain, as a plain string."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+def _crd_documents(archive: Path) -> Iterable[dict[str, Any]]:
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            parts = Path(member.name).parts
+            if not member.isfile() or "crds" not in parts[:-1] or not member.name.endswith((".yaml", ".yml")):
+                continue
+            # only a chart's own crds/ folder (`<chart>/crds/x.yaml`, `<chart>/charts/<sub>/crds/x.yaml`)
+            if parts[-2] != "crds":
+                continue
+            text = tar.extractfile(member).read().decode()  # type: ignore[union-attr]
+            for doc in yaml.load_all(text, Loader=_CrdLoader):
+                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                    yield doc
+
+
+def to_json_schema(node: Any) -> Any:
+    """A CRD's openAPIV3Schema as a strict JSON schema: objects with declared properties reject unknown
+    fields (as the API server's field validation does), Kubernetes extensions are honoured."""
+    if isinstance(node, list):
+        return [to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: to_json_schema(v) for k, v in node.items() if not k.startswith("x-kubernetes-")}
+    if node.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    if node.get("nullable"):
+        out.pop("nullable")
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+    if "properties" in out and "additionalProperties" not in out and not node.get(
+            "x-kubernetes-preserve-unknown-fields"):
+        out["additionalProperties"] = False
+    return out
+
+
+def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    schema = copy.deepcopy(schema)
+    props = schema.setdefault("properties", {})
+    props.setdefault("apiVersion", {"type": "string"})
+    props.setdefault("kind", {"type": "string"})
+    props["metadata"] = {"type": "object"}  # checked by the API server, not by the CRD
+    return schema
+
+
+def _archives_digest(archives: list[Path]) -> str:
+    digest = hashlib.sha256(b"crd-schemas-v2")
+    for a in archives:
+        digest.update(a.name.encode() + a.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@cache
+def crd_schemas() -> dict[str, dict[str, Any]]:
+    """`group/version/Kind` -> JSON schema, for every CRD version in the pinned chart archives (cached)."""
+    archives = chart_archives()
+    store = CACHE / "crd-schemas"
+    cached = store / f"{_archives_digest(archives)}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    schemas: dict[str, dict[str, Any]] = {}
+    for archive in archives:
+        for crd in _crd_documents(archive):
+            spec = crd["spec"]
+            for version in spec.get("versions", []):
+                raw = (version.get("schema") or {}).get("openAPIV3Schema")
+                if raw is None or not version.get("served", True):
+                    continue
+                key = f"{spec['group']}/{version['name']}/{spec['names']['kind']}"
+                schemas[key] = {"source": archive.name, "scope": spec.get("scope", "Namespaced"),
+                                "schema": _object_schema(to_json_schema(raw))}
+    store.mkdir(parents=True, exist_ok=True)
+    part = cached.with_suffix(".part")
+    part.write_text(json.dumps(schemas))
+    part.replace(cached)
+    return schemas
+
+
+@cache
+def _crd_validator(api_version: str, kind: str) -> jsonschema.Draft7Validator | None:
+    entry = crd_schemas().get(f"{api_version}/{kind}")
+    return jsonschema.Draft7Validator(entry["schema"]) if entry else None
+
+
+# Cluster-scoped kinds of Kubernetes itself (custom kinds take their scope from their CRD).
+CLUSTER_SCOPED_CORE = frozenset({
+    "APIService", "CSIDriver", "CSINode", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding",
+    "ClusterTrustBundle", "CustomResourceDefinition", "DeviceClass", "FlowSchema", "IngressClass",
+    "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "MutatingWebhookConfiguration", "Namespace",
+    "Node", "PersistentVolume", "PriorityClass", "PriorityLevelConfiguration", "RuntimeClass", "StorageClass",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration",
+    "VolumeAttachment", "VolumeAttributesClass",
+})
+
+
+def namespaced(api_version: str, kind: str) -> bool:
+    """Whether objects of this kind live in a namespace (unknown custom kinds count as namespaced)."""
+    if kind in CLUSTER_SCOPED_CORE:
+        return False
+    entry = crd_schemas().get(f"{api_version}/{kind}")
+    return entry is None or entry.get("scope", "Namespaced") == "Namespaced"
+
+
+def crd_kinds_of(group: str) -> list[str]:
+    """`version/Kind` pairs the CRDs define for an API group (for the message on a wrong apiVersion)."""
+    return sorted(k.removeprefix(group + "/") for k in crd_schemas() if k.startswith(group + "/"))
+
+
+# --- the gate ---------------------------------------------------------------------------------------------
+
+
+def _path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(root)"
+
+
+def validate_object(doc: Manifest, where: str) -> list[Finding]:
+    """Findings of one object; `where` prefixes the object id (an environment name)."""
+    ident = f"{where}: {object_id(doc)}" if where else object_id(doc)
+    api_version, kind = doc.get("apiVersion"), doc.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        return [Finding(GATE, ident, "object", "has no apiVersion or kind")]
+    validator: Any = None
+    rule_source = ""
+    if "." not in api_version.split("/")[0] or api_version.split("/")[0].endswith(".k8s.io"):
+        validator = _core_validator(api_version, kind)
+        rule_source = f"kubernetes {kubernetes_minor()} schema {kind} {api_version}"
+    if validator is None:
+        validator = _crd_validator(api_version, kind)
+        rule_source = f"CRD schema {kind} {api_version}"
+    if validator is None:
+        group = api_version.split("/")[0] if "/" in api_version else ""
+        known = crd_kinds_of(group) if group else []
+        hint = f"; the pinned CRDs of {group} define: {', '.join(known)}" if known else ""
+        return [Finding(GATE, ident, "unknown-kind",
+                        f"no schema for kind {kind} in apiVersion {api_version} (Kubernetes "
+                        f"{kubernetes_minor()} or the pinned CRDs){hint}")]
+    findings = []
+    for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        findings.append(Finding(GATE, ident, f"{rule_source}: {_path(error)}", error.message))
+    return findings
+
+
+def validate_documents(docs: Iterable[Manifest], where: str = "") -> list[Finding]:
+    """Findings of every object of a rendered release."""
+    return [f for doc in docs for f in validate_object(doc, where)]
