@@ -1,5 +1,6 @@
 """`todo-cloud lint`: `helm lint --strict` for every chart with every environment's values, yamllint on
-our YAML, ruff on the Python. Prints one line per check and every failure's output; exit 1 on any."""
+our YAML, ruff on the Python, actionlint on .github/workflows (the pinned Go tool of versions.toml).
+Prints one line per check and every failure's output; exit 1 on any."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from todo_cloud import deps, envs, tools
 from todo_cloud.paths import CHARTS, REPO, UMBRELLA, VENV
 from todo_cloud.render import subchart_values
 from todo_cloud.run import run as run_command
+
+WORKFLOWS = REPO / ".github" / "workflows"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -63,4 +66,17 @@ def run(args: argparse.Namespace) -> int:
     checks = helm_lint_commands(env_names)
     checks.append(("yamllint", [VENV / "bin" / "yamllint", "--strict", "-c", REPO / ".yamllint.yaml", "."]))
     checks.append(("ruff", [VENV / "bin" / "ruff", "check", "scripts", "tests"]))
+    actionlint = actionlint_command()
+    if actionlint:
+        checks.append(("actionlint", actionlint))
+    else:
+        print("note: actionlint: no workflow files in .github/workflows")
     return run_checks(checks)
+
+
+def actionlint_command(workflows: Path = WORKFLOWS) -> list | None:
+    """actionlint over every workflow file (None when there is none); raises ToolError when it is not built."""
+    files = sorted(p for p in workflows.glob("*.y*ml")) if workflows.is_dir() else []
+    if not files:
+        return None
+    return [tools.go_tool("actionlint"), "-no-color", *files]

@@ -1,16 +1,37 @@
-"""`todo-cloud report`: not built yet; its issue fills it in."""
+"""`todo-cloud report --env ENV`: image inventory (tag and digest of every image), capacity at minimum
+replicas against the node pool (with headroom against the 20% goal), and the monthly cost from the
+Terraform variables and config/prices.yaml, compared with the seed. A readable table, or JSON (--json);
+--out writes the JSON to a file as well."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from todo_cloud import deps, envs
+from todo_cloud.gates import report
+from todo_cloud.render import render_environment
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", help="environment")
+    parser.add_argument("--env", required=True, help="environment")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser.add_argument("--out", type=Path, help="also write the JSON report to this file")
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("todo-cloud report: not implemented yet", file=sys.stderr)
-    return 2
+    env = envs.get(args.env)
+    status = deps.ensure()
+    if not status.ready:
+        print(f"todo-cloud report: upstream charts unavailable: {status.reason}", file=sys.stderr)
+        return 2
+    result = report.build(env.name, render_environment(env.name), env.namespace)
+    as_json = json.dumps(asdict(result), indent=2, sort_keys=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(as_json + "\n")
+    print(as_json if args.json else report.render_table(result))
+    return 0

@@ -14,6 +14,7 @@ the targets in parallel.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,9 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from todo_cloud import envs
+from filelock import FileLock
+
+from todo_cloud import envs, versions
 from todo_cloud.gates import Finding, kubeschema, object_key
-from todo_cloud.paths import REPO, TERRAFORM, TOOLS
+from todo_cloud.paths import CACHE, REPO, TERRAFORM, TOOLS
 from todo_cloud.render import Manifest, write_manifests
 from todo_cloud.run import run
 from todo_cloud.tools import ToolError
@@ -35,6 +38,7 @@ from todo_cloud.tools import ToolError
 GATE = "checkov"
 CONFIG = REPO / ".checkov.yaml"
 WORKFLOWS = REPO / ".github" / "workflows"
+POLICY = REPO / "policy" / "checkov"
 PRODUCTION_ONLY = {"CKV_TODO_K8S_1": "production"}
 SKIP_LINE = re.compile(r"^\s*-\s*(?P<id>CKV\w+)\s*#\s*(?P<scope>everywhere|upstream):\s*(?P<reason>\S.*)$")
 
@@ -109,7 +113,38 @@ def _without_namespace(doc: Manifest) -> Manifest:
     return {**doc, "metadata": {k: v for k, v in (doc.get("metadata") or {}).items() if k != "namespace"}}
 
 
+def _tree_digest(digest: Any, folder: Path) -> None:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                       and not any(part.startswith(".") for part in p.relative_to(folder).parts)):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+
+
+def _cache_key(target: Path, framework: str, everywhere: Sequence[str]) -> str:
+    """Same inputs (files, configuration, custom checks, checkov version), same verdict."""
+    digest = hashlib.sha256(json.dumps([framework, list(everywhere), versions.tool("checkov")["version"]]).encode())
+    digest.update(CONFIG.read_bytes())
+    _tree_digest(digest, POLICY)
+    _tree_digest(digest, target)
+    return digest.hexdigest()
+
+
 def _run_checkov(target: Path, framework: str, everywhere: Sequence[str]) -> list[dict[str, Any]]:
+    """checkov's JSON reports for one target, cached under .cache/checkov by the digest of its inputs."""
+    store = CACHE / "checkov"
+    store.mkdir(parents=True, exist_ok=True)
+    key = _cache_key(target, framework, everywhere)
+    cached = store / f"{key}.json"
+    with FileLock(str(store / f"{key}.lock")):
+        if cached.is_file():
+            return json.loads(cached.read_text())
+        reports = _checkov(target, framework, everywhere)
+        part = cached.with_suffix(".part")
+        part.write_text(json.dumps(reports))
+        part.replace(cached)
+    return reports
+
+
+def _checkov(target: Path, framework: str, everywhere: Sequence[str]) -> list[dict[str, Any]]:
     cmd: list[str | Path] = [checkov_binary(), "--config-file", CONFIG, "--directory", target,
                              "--framework", framework, "--output", "json", "--quiet", "--compact",
                              "--skip-download"]

@@ -1,0 +1,283 @@
+"""`todo-cloud report`: image inventory, capacity at minimum replicas, and monthly cost of one environment.
+
+Capacity counts every pod the release runs at its minimum: workloads at `replicas` (HPA: minReplicas),
+DaemonSets once per node, pods the operators create from custom resources (Strimzi KafkaNodePools and
+entity operator, Prometheus, Alertmanager), and the Dapr sidecar of every Dapr-enabled pod (from its
+`dapr.io/sidecar-*` annotations). Helm test pods and Jobs are transient and left out. Node pool and
+prices come from terraform/environments/<env>.tfvars and config/prices.yaml (local: config/kind-capacity.yaml).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import yaml
+
+from todo_cloud.gates import containers, pod_spec
+from todo_cloud.paths import CONFIG, TERRAFORM
+from todo_cloud.render import Manifest
+
+HEADROOM_GOAL = 0.20
+_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+           "m": Decimal("0.001"), "": 1}
+
+
+def quantity(value: Any) -> float:
+    """A Kubernetes quantity (`250m`, `1.5`, `512Mi`, `1G`) as a number (cores or bytes)."""
+    if value is None:
+        return 0.0
+    m = re.fullmatch(r"([0-9.]+(?:e[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?", str(value).strip())
+    if not m:
+        raise ValueError(f"not a Kubernetes quantity: {value!r}")
+    return float(Decimal(m[1]) * Decimal(_SUFFIX[m[2] or ""]))
+
+
+# --- images ---------------------------------------------------------------------------------------------
+
+
+def split_image(image: str) -> dict[str, str | None]:
+    """registry/repository, tag and digest of an image reference."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else None
+    repository = name[: len(name) - len(tag) - 1] if tag else name
+    return {"image": image, "repository": repository, "tag": tag, "digest": digest or None}
+
+
+def _image_references(doc: Manifest) -> list[str]:
+    images = [c["image"] for c in containers(doc) if isinstance(c.get("image"), str)]
+    spec = doc.get("spec") or {}
+    if doc.get("kind") in ("Prometheus", "Alertmanager") and isinstance(spec.get("image"), str):
+        images.append(spec["image"])
+    if doc.get("kind") == "Kafka" and isinstance((spec.get("kafka") or {}).get("image"), str):
+        images.append(spec["kafka"]["image"])
+    return images
+
+
+def image_inventory(docs: list[Manifest]) -> list[dict[str, Any]]:
+    """Every image the release names, with tag, digest and the objects using it."""
+    used: dict[str, list[str]] = {}
+    for doc in docs:
+        for image in _image_references(doc):
+            used.setdefault(image, []).append(f"{doc['kind']}/{doc['metadata']['name']}")
+    return [{**split_image(image), "used_by": sorted(set(objs))} for image, objs in sorted(used.items())]
+
+
+# --- capacity -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Usage:
+    cpu_requests: float = 0.0
+    cpu_limits: float = 0.0
+    memory_requests: float = 0.0
+    memory_limits: float = 0.0
+
+    def add(self, other: Usage, times: float = 1) -> None:
+        self.cpu_requests += other.cpu_requests * times
+        self.cpu_limits += other.cpu_limits * times
+        self.memory_requests += other.memory_requests * times
+        self.memory_limits += other.memory_limits * times
+
+
+def _resources(res: dict[str, Any] | None) -> Usage:
+    res = res or {}
+    req, lim = res.get("requests") or {}, res.get("limits") or {}
+    return Usage(quantity(req.get("cpu")), quantity(lim.get("cpu")), quantity(req.get("memory")),
+                 quantity(lim.get("memory")))
+
+
+def pod_usage(doc: Manifest) -> Usage:
+    """Requests and limits of one pod of a workload: its containers, at least its largest init container,
+    and the Dapr sidecar when the pod is Dapr-enabled."""
+    spec = pod_spec(doc) or {}
+    total = Usage()
+    for c in spec.get("containers") or []:
+        total.add(_resources(c.get("resources")))
+    for c in spec.get("initContainers") or []:
+        init = _resources(c.get("resources"))
+        total.cpu_requests = max(total.cpu_requests, init.cpu_requests)
+        total.memory_requests = max(total.memory_requests, init.memory_requests)
+    meta = ((doc.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    ann = meta.get("annotations") or {}
+    if str(ann.get("dapr.io/enabled", "")).lower() == "true":
+        sidecar = [quantity(ann.get(f"dapr.io/sidecar-{r}")) for r in
+                   ("cpu-request", "cpu-limit", "memory-request", "memory-limit")]
+        total.add(Usage(*sidecar))
+    return total
+
+
+def minimum_replicas(doc: Manifest, docs: list[Manifest], nodes: int) -> int:
+    """Pods a workload runs at its minimum: HPA minReplicas, else replicas; DaemonSets once per node."""
+    if doc["kind"] == "DaemonSet":
+        return nodes
+    for hpa in docs:
+        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        if hpa.get("kind") == "HorizontalPodAutoscaler" and ref.get("kind") == doc["kind"] \
+                and ref.get("name") == doc["metadata"]["name"]:
+            return int(hpa["spec"].get("minReplicas", 1))
+    return int((doc.get("spec") or {}).get("replicas", 1))
+
+
+def _operator_pods(doc: Manifest) -> list[tuple[str, int, Usage]]:
+    """(label, pods, usage per pod) of the pods an operator creates for a custom resource."""
+    spec, kind = doc.get("spec") or {}, doc.get("kind")
+    name = doc["metadata"]["name"]
+    if kind == "KafkaNodePool":
+        return [(f"KafkaNodePool/{name}", int(spec.get("replicas", 0)), _resources(spec.get("resources")))]
+    if kind == "Kafka":
+        eo = spec.get("entityOperator") or {}
+        if eo:
+            usage = Usage()
+            for part in ("topicOperator", "userOperator"):
+                if part in eo:
+                    usage.add(_resources((eo.get(part) or {}).get("resources")))
+            return [(f"Kafka/{name} entity operator", 1, usage)]
+    if kind in ("Prometheus", "Alertmanager") and str(doc.get("apiVersion", "")).startswith("monitoring.coreos.com"):
+        return [(f"{kind}/{name}", int(spec.get("replicas", 1)), _resources(spec.get("resources")))]
+    return []
+
+
+def capacity(docs: list[Manifest], namespace: str, nodes: int, cpu_per_node: float, memory_per_node: float
+             ) -> dict[str, Any]:
+    """Requests and limits per namespace at minimum replicas against the node pool, with headroom."""
+    per_namespace: dict[str, Usage] = {}
+    rows: list[dict[str, Any]] = []
+    for doc in docs:
+        ns = (doc.get("metadata") or {}).get("namespace") or namespace
+        entries: list[tuple[str, int, Usage]] = []
+        if doc.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
+            entries.append((f"{doc['kind']}/{doc['metadata']['name']}", minimum_replicas(doc, docs, nodes),
+                            pod_usage(doc)))
+        entries += _operator_pods(doc)
+        for label, pods, usage in entries:
+            per_namespace.setdefault(ns, Usage()).add(usage, pods)
+            rows.append({"workload": label, "namespace": ns, "pods": pods, **asdict(usage)})
+    total = Usage()
+    for usage in per_namespace.values():
+        total.add(usage)
+    alloc_cpu, alloc_mem = nodes * cpu_per_node, nodes * memory_per_node
+    cpu_headroom = 1 - total.cpu_requests / alloc_cpu if alloc_cpu else 0.0
+    mem_headroom = 1 - total.memory_requests / alloc_mem if alloc_mem else 0.0
+    missing = [r["workload"] for r in rows if r["cpu_requests"] == 0 or r["memory_requests"] == 0]
+    return {
+        "nodes": nodes, "allocatable_cpu": alloc_cpu, "allocatable_memory": alloc_mem,
+        "namespaces": {ns: asdict(u) for ns, u in sorted(per_namespace.items())},
+        "total": asdict(total), "workloads": rows,
+        "cpu_headroom": round(cpu_headroom, 4), "memory_headroom": round(mem_headroom, 4),
+        "headroom_goal": HEADROOM_GOAL,
+        "fits_with_headroom": cpu_headroom >= HEADROOM_GOAL and mem_headroom >= HEADROOM_GOAL,
+        "workloads_without_requests": missing,
+    }
+
+
+# --- node pool and cost ---------------------------------------------------------------------------------
+
+
+def tfvars(env: str, folder: Path = TERRAFORM / "environments") -> dict[str, Any]:
+    """An environment's Terraform variables (strings unquoted)."""
+    path = folder / f"{env}.tfvars"
+    data = hcl2.loads(path.read_text())
+    return {k: (v[1:-1] if isinstance(v, str) and len(v) >= 2 and v[0] == v[-1] == '"' else v)
+            for k, v in data.items() if not k.startswith("__")}
+
+
+def prices(path: Path = CONFIG / "prices.yaml") -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def node_pool(env: str) -> dict[str, Any]:
+    """Node count and per-node allocatable CPU and memory of an environment's pool (at its minimum)."""
+    if env == "local":
+        kind = yaml.safe_load((CONFIG / "kind-capacity.yaml").read_text())
+        return {"source": "config/kind-capacity.yaml", "node_size": "kind worker", "nodes": kind["node_count"],
+                "cpu": quantity(kind["allocatable_cpu"]), "memory": quantity(kind["allocatable_memory"])}
+    tf = tfvars(env)
+    size = prices()["node_sizes"].get(tf["node_size"])
+    if size is None:
+        raise KeyError(f"config/prices.yaml: node_sizes has no {tf['node_size']!r} (node_size of {env}.tfvars)")
+    return {"source": f"terraform/environments/{env}.tfvars", "node_size": tf["node_size"],
+            "nodes": int(tf["node_min_count"]), "max_nodes": int(tf["node_max_count"]),
+            "cpu": quantity(size["allocatable_cpu"]), "memory": quantity(size["allocatable_memory"])}
+
+
+def monthly_cost(env: str) -> dict[str, Any]:
+    """Monthly cost of a cloud environment from its tfvars and the dated price table (None for local)."""
+    if env == "local":
+        return {"total": 0, "items": {}, "note": "kind on a workstation: no cloud cost"}
+    tf, p = tfvars(env), prices()
+    node = p["node_sizes"][tf["node_size"]]["monthly"]
+    items: dict[str, float] = {
+        f"nodes ({tf['node_min_count']} x {tf['node_size']})": node * int(tf["node_min_count"]),
+        "HA control plane": p["ha_control_plane"] if tf.get("ha_control_plane") else 0,
+        f"registry ({tf['registry_subscription_tier']})": p["registry_tiers"][tf["registry_subscription_tier"]],
+    }
+    if tf.get("database_enabled"):
+        size = tf["database_size"]
+        if size not in p["database_sizes"]:
+            raise KeyError(f"config/prices.yaml: database_sizes has no {size!r} (database_size of {env}.tfvars)")
+        items[f"PostgreSQL ({tf.get('database_node_count', 1)} x {size})"] = \
+            p["database_sizes"][size] * int(tf.get("database_node_count", 1))
+    items.update(p.get("extras") or {})
+    total = sum(items.values())
+    at_max = total + node * (int(tf["node_max_count"]) - int(tf["node_min_count"]))
+    return {"items": items, "total": total, "total_at_max_nodes": at_max, "seed_monthly": p["seed_monthly"],
+            "versus_seed": total - p["seed_monthly"], "price_date": str(p["date"]), "currency": p["currency"]}
+
+
+@dataclass
+class Report:
+    env: str
+    images: list[dict[str, Any]] = field(default_factory=list)
+    node_pool: dict[str, Any] = field(default_factory=dict)
+    capacity: dict[str, Any] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)
+
+
+def build(env: str, docs: list[Manifest], namespace: str = "todo-chatbot") -> Report:
+    pool = node_pool(env)
+    return Report(env, image_inventory(docs), pool,
+                  capacity(docs, namespace, pool["nodes"], pool["cpu"], pool["memory"]), monthly_cost(env))
+
+
+def _gi(b: float) -> str:
+    return f"{b / 2**30:.2f}Gi"
+
+
+def render_table(r: Report) -> str:
+    """The report as readable text."""
+    out = [f"== images of {r.env} ({len(r.images)})", f"{'repository':60s} {'tag':22s} digest"]
+    for i in r.images:
+        out.append(f"{i['repository']:60s} {i['tag'] or '-':22s} {i['digest'] or '-'}")
+    c, pool = r.capacity, r.node_pool
+    out += ["", f"== capacity of {r.env} at minimum replicas: {pool['nodes']} x {pool['node_size']} "
+            f"({pool['source']}), allocatable {c['allocatable_cpu']:.2f} CPU / {_gi(c['allocatable_memory'])}",
+            f"{'namespace':24s} {'cpu req':>9s} {'cpu lim':>9s} {'mem req':>10s} {'mem lim':>10s}"]
+    for ns, u in c["namespaces"].items():
+        out.append(f"{ns:24s} {u['cpu_requests']:9.2f} {u['cpu_limits']:9.2f} {_gi(u['memory_requests']):>10s} "
+                   f"{_gi(u['memory_limits']):>10s}")
+    t = c["total"]
+    out.append(f"{'total':24s} {t['cpu_requests']:9.2f} {t['cpu_limits']:9.2f} {_gi(t['memory_requests']):>10s} "
+               f"{_gi(t['memory_limits']):>10s}")
+    verdict = "fits" if c["fits_with_headroom"] else "does NOT fit"
+    out.append(f"headroom: CPU {c['cpu_headroom']:.0%}, memory {c['memory_headroom']:.0%} -> {verdict} with the "
+               f">= {c['headroom_goal']:.0%} goal on {pool['nodes']} x {pool['node_size']}")
+    if c["workloads_without_requests"]:
+        out.append(f"without CPU or memory requests (counted as 0): {', '.join(c['workloads_without_requests'])}")
+    cost = r.cost
+    out += ["", f"== monthly cost of {r.env}"]
+    for item, usd in cost.get("items", {}).items():
+        out.append(f"{item:48s} {usd:8.2f}")
+    out.append(f"{'total':48s} {cost['total']:8.2f}")
+    if "seed_monthly" in cost:
+        out.append(f"{'at max nodes':48s} {cost['total_at_max_nodes']:8.2f}")
+        out.append(f"versus the seed's ~${cost['seed_monthly']}/month: {cost['versus_seed']:+.2f} "
+                   f"(prices of {cost['price_date']}, {cost['currency']})")
+    else:
+        out.append(cost.get("note", ""))
+    return "\n".join(out)
