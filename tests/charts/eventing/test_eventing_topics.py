@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from eventing_chart import CLUSTER, render_platform
 
+from todo_cloud.paths import DOCS
 from todo_cloud.render import Manifest, find, get
 
 DAY_MS = 86_400_000
@@ -104,3 +107,10 @@ def test_an_extra_client_gets_a_user_limited_to_its_topics_and_group() -> None:
 def test_users_have_no_password_in_values(env: str) -> None:
     for user in find(render_platform(env), "KafkaUser"):
         assert "password" not in user["spec"]["authentication"]
+
+
+def test_the_topics_table_of_the_docs_matches_the_values() -> None:
+    rows = re.findall(r"^\| `([a-z0-9.-]+)` \| (\d+) \| (\d+)d \|", (DOCS / "EVENTING.md").read_text(), re.MULTILINE)
+    rendered = topics(render_platform("production"))
+    assert {name: (int(p), int(d)) for name, p, d in rows} == {
+        name: (spec["partitions"], spec["config"]["retention.ms"] // DAY_MS) for name, spec in rendered.items()}
