@@ -4,6 +4,7 @@ refusals happen on the kubeconfig alone)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 
 from todo_cloud import envs
 from todo_cloud.cli import main
+from todo_cloud.deploy.images import ImageError, image_values
 from todo_cloud.deploy.runner import ToolRunner
 
 
@@ -68,3 +70,37 @@ def test_deploy_with_a_missing_values_file_names_it(tmp_path, capsys):
 def test_deploy_with_a_bad_timeout_names_the_flag(capsys):
     assert main(["deploy", "--env", "staging", "--timeout", "soon"]) == 2
     assert "--timeout: 'soon' is not a duration" in capsys.readouterr().err
+
+
+# --- --image ------------------------------------------------------------------------------------------------
+
+SHA = "sha256:" + "b" * 64
+
+
+@pytest.mark.parametrize("ref", [SHA, f"registry.digitalocean.com/todo-chatbot/todo-chatbot-backend@{SHA}"])
+def test_image_digests_become_the_app_components_digest(ref):
+    assert image_values(envs.get("production"), [f"backend={ref}"]) == {
+        "app": {"components": {"backend": {"image": {"digest": SHA}}}}}
+
+
+def test_image_tags_are_fine_outside_production():
+    assert image_values(envs.get("staging"), ["frontend=0.4.1"]) == {
+        "app": {"components": {"frontend": {"image": {"tag": "0.4.1"}}}}}
+
+
+@pytest.mark.parametrize(("env", "arg", "message"), [
+    ("production", "backend=0.4.1", "environment 'production' deploys images by digest only"),
+    ("production", "backend=registry.digitalocean.com/x/backend:0.4.1", "by digest only"),
+    ("staging", "backend=sha256:abc", "neither a sha256 digest nor a tag"),
+    ("staging", "backend", "expected COMPONENT=DIGEST"),
+    ("staging", "Backend=0.4.1", "expected COMPONENT=DIGEST"),
+])
+def test_bad_images_are_refused_naming_the_argument(env, arg, message):
+    with pytest.raises(ImageError, match=re.escape(f"--image {arg}: ")) as info:
+        image_values(envs.get(env), [arg])
+    assert message in str(info.value)
+
+
+def test_production_deploy_with_an_image_by_tag_stops_before_rendering_or_the_cluster(capsys):
+    assert main(["deploy", "--env", "production", "--image", "backend=0.4.1"]) == 2
+    assert "--image backend=0.4.1: environment 'production' deploys images by digest only" in capsys.readouterr().err

@@ -5,7 +5,8 @@ Preflight (refuses before anything changes): the kubeconfig's current context is
 (config/environments.yaml), the release is not pending, every Secret the release needs but does not
 create exists, and production images of our charts are pinned by digest. Then: CRDs server-side; on a
 first install the release without app workloads and a wait for the Dapr sidecar injector; the full
-release (`--rollback-on-failure`); `helm test` and rollout status. Exit codes: 0 healthy, 2 refused,
+release (`--rollback-on-failure`); `helm test` and rollout status. `--image backend=sha256:...` pins an
+app image (production: by digest only). Exit codes: 0 healthy, 2 refused,
 3 failed (nothing or Helm rolled back), 4 health check failed and rolled back, 5 rollback failed too.
 """
 
@@ -14,11 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
+
+import yaml
 
 from todo_cloud import envs
 from todo_cloud.deploy import crds, plan
 from todo_cloud.deploy.execute import Outcome, deploy
+from todo_cloud.deploy.images import ImageError, image_values
 from todo_cloud.deploy.runner import ToolRunner
 from todo_cloud.deploy.secrets import our_charts, required_secrets
 from todo_cloud.deploy.state import ObserveError
@@ -32,6 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
     parser.add_argument("--values", type=Path, action="append", default=[], metavar="FILE",
                         help="extra values file after values/<env>.yaml, e.g. the image digests (repeatable)")
+    parser.add_argument("--image", action="append", default=[], metavar="COMPONENT=DIGEST",
+                        help="pin an app image: backend=sha256:<64 hex> (production: digests only; repeatable)")
     parser.add_argument("--dry-run", action="store_true",
                         help="preflight, then print the plan and the diff against the deployed release; change nothing")
     parser.add_argument("--timeout", default="15m", help="Helm/kubectl timeout of each step (default 15m)")
@@ -47,11 +54,25 @@ def run(args: argparse.Namespace) -> int:
             print(f"todo-cloud deploy: --values {extra}: no such file", file=sys.stderr)
             return int(Outcome.REFUSED)
     try:
-        opts = plan.Options(values=(env.values_file, *args.values), timeout=args.timeout,
-                            history_max=args.history_max, wait=args.wait)
-    except ValueError as exc:
+        images = image_values(env, args.image)
+    except ImageError as exc:
         print(f"todo-cloud deploy: {exc}", file=sys.stderr)
         return int(Outcome.REFUSED)
+    with tempfile.TemporaryDirectory(prefix="todo-deploy-") as tmp:
+        overlays: list[Path] = []
+        if images:
+            overlays.append(Path(tmp) / "images.yaml")
+            overlays[0].write_text(yaml.safe_dump(images))
+        try:
+            opts = plan.Options(values=(env.values_file, *args.values, *overlays), timeout=args.timeout,
+                                history_max=args.history_max, wait=args.wait)
+        except ValueError as exc:
+            print(f"todo-cloud deploy: {exc}", file=sys.stderr)
+            return int(Outcome.REFUSED)
+        return _deploy(env, opts, args)
+
+
+def _deploy(env: envs.Environment, opts: plan.Options, args: argparse.Namespace) -> int:
     kubeconfig = args.kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG") else None)
     manifests = render_chart(UMBRELLA, opts.values, release=env.release, namespace=env.namespace)
     charts = our_charts()
