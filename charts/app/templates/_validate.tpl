@@ -26,8 +26,8 @@ Usage: {{ include "app.validate" . }}
 {{- if and $c.dapr.enabled (ge (int $c.dapr.gracefulShutdownSeconds) (int $c.terminationGracePeriodSeconds)) -}}
 {{- fail (printf "%s.dapr.gracefulShutdownSeconds (%d) must be shorter than %s.terminationGracePeriodSeconds (%d)" $key (int $c.dapr.gracefulShutdownSeconds) $key (int $c.terminationGracePeriodSeconds)) -}}
 {{- end -}}
-{{- if and (eq (include "app.multiReplica" $c) "true") (lt (int $c.podDisruptionBudget.maxUnavailable) 1) -}}
-{{- fail (printf "%s.podDisruptionBudget.maxUnavailable: must be at least 1, or node drains block" $key) -}}
+{{- if and $c.serviceAccount.readSecrets (not $c.serviceAccount.automountToken) -}}
+{{- fail (printf "%s.serviceAccount.readSecrets: reading Secrets needs an API token, set %s.serviceAccount.automountToken" $key $key) -}}
 {{- end -}}
 {{- range $callee := $c.calls -}}
 {{- if not (hasKey $components $callee) -}}

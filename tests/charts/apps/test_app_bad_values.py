@@ -123,6 +123,11 @@ BAD_VALUES: list[tuple[str, str | None, dict[str, Any], tuple[str, ...]]] = [
      ("/global/environment",)),
     ("workloads-flag-not-boolean", "local", {"global": {"workloads": {"enabled": "no"}}},
      ("/global/workloads/enabled", "boolean")),
+    ("read-secrets-without-token", "local", {"components": {"frontend": {"serviceAccount": {
+        "readSecrets": ["todo-chatbot-auth"]}}}},
+     ("components.frontend.serviceAccount.readSecrets", "automountToken")),
+    ("api-server-cidr-malformed", "local", {"networkPolicy": {"apiServer": {"cidr": "everywhere"}}},
+     ("/networkPolicy/apiServer/cidr",)),
     ("test-image-from-disabled-component", "local", {"tests": {"imageFrom": "audit"}},
      ("tests.imageFrom", '"audit" is not an enabled component')),
 ]

@@ -16,6 +16,8 @@ COMMON = {
     ("NetworkPolicy", "todo-chatbot-test-dapr"),
     ("Pod", "todo-chatbot-test-health"),
     ("Pod", "todo-chatbot-test-dapr"),
+    ("Role", "todo-chatbot-backend-secret-reader"),
+    ("RoleBinding", "todo-chatbot-backend-secret-reader"),
 }
 TLS = {
     ("HTTPRoute", "todo-chatbot-https-redirect"),

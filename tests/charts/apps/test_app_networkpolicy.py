@@ -91,9 +91,9 @@ def test_every_app_pod_resolves_names_through_cluster_dns(app: list[Manifest], c
 def test_backend_reaches_kafka_and_postgresql(app: list[Manifest], env_name: str) -> None:
     policy = get(app, "NetworkPolicy", name("backend"))
     assert ports(egress_to(policy, "strimzi.io/cluster", "todo-chatbot-kafka")[0]) == {9092, 9093}
-    database = [r for r in policy["spec"]["egress"] for peer in r["to"] if "ipBlock" in peer]
     cidr, port = {"local": ("172.18.0.0/16", 5432), "staging": ("10.20.0.0/16", 25060),
                   "production": ("10.10.0.0/16", 25060)}[env_name]
+    database = [r for r in policy["spec"]["egress"] for peer in r["to"] if peer.get("ipBlock", {}).get("cidr") == cidr]
     assert database == [{"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"protocol": "TCP", "port": port}]}]
 
 
@@ -126,3 +126,18 @@ def test_acme_solver_is_reachable_while_certificates_are_issued() -> None:
 
 def test_policies_can_be_switched_off_entirely() -> None:
     assert not find(render_app("local", {"networkPolicy": {"enabled": False}}), "NetworkPolicy")
+
+
+def ip_egress(policy: Manifest) -> list[tuple[str, tuple[str, ...], set[Any]]]:
+    """(cidr, except, ports) of every egress rule to an ipBlock."""
+    return [(peer["ipBlock"]["cidr"], tuple(peer["ipBlock"].get("except", [])), ports(rule))
+            for rule in policy["spec"]["egress"] for peer in rule["to"] if "ipBlock" in peer]
+
+
+def test_only_the_backend_reaches_the_api_server_and_the_internet(app: list[Manifest]) -> None:
+    backend = ip_egress(get(app, "NetworkPolicy", name("backend")))
+    # the Kubernetes API (the Dapr secret store), wherever DOKS puts it
+    assert ("0.0.0.0/0", (), {443, 6443}) in backend
+    # the model provider's API: HTTPS to the internet, private ranges excluded
+    assert ("0.0.0.0/0", ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"), {443}) in backend
+    assert not ip_egress(get(app, "NetworkPolicy", name("frontend")))

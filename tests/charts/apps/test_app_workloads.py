@@ -87,18 +87,33 @@ def test_read_only_root_filesystem_gets_a_writable_tmp_emptydir(app: list[Manife
 
 
 @COMPONENT
-def test_each_component_has_its_own_service_account_without_api_token(app: list[Manifest], component: str) -> None:
+def test_each_component_has_its_own_service_account(app: list[Manifest], component: str) -> None:
     spec = pod_spec(app, component)
-    account = get(app, "ServiceAccount", name(component))
     assert spec["serviceAccountName"] == name(component)
-    assert spec["automountServiceAccountToken"] is False
-    assert account["automountServiceAccountToken"] is False
+    assert get(app, "ServiceAccount", name(component))["metadata"]["name"] == spec["serviceAccountName"]
+
+
+def test_only_the_backend_gets_an_api_token_for_the_dapr_secret_store(app: list[Manifest]) -> None:
+    # charts/platform scopes the Dapr Kubernetes secret store to the backend; its sidecar needs the API
+    assert pod_spec(app, "backend")["automountServiceAccountToken"] is True
+    assert pod_spec(app, "frontend")["automountServiceAccountToken"] is False
+    assert get(app, "ServiceAccount", name("frontend"))["automountServiceAccountToken"] is False
+
+
+def test_backend_may_read_only_its_named_secrets(app: list[Manifest]) -> None:
+    role = get(app, "Role", name("backend") + "-secret-reader")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"],
+                              "resourceNames": ["todo-chatbot-database", "todo-chatbot-model-api"]}]
+    binding = get(app, "RoleBinding", name("backend") + "-secret-reader")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": name("backend"), "namespace": "todo-chatbot"}]
+    assert not find(app, "Role", name("frontend") + "-secret-reader")
 
 
 def test_service_account_token_is_mounted_only_when_asked_for() -> None:
-    docs = render_app("local", {"components": {"backend": {"serviceAccount": {"automountToken": True}}}})
-    assert pod_spec(docs, "backend")["automountServiceAccountToken"] is True
-    assert pod_spec(docs, "frontend")["automountServiceAccountToken"] is False
+    docs = render_app("local", {"components": {"frontend": {"serviceAccount": {"automountToken": True}}}})
+    assert pod_spec(docs, "frontend")["automountServiceAccountToken"] is True
+    assert get(docs, "ServiceAccount", name("frontend"))["automountServiceAccountToken"] is True
 
 
 @COMPONENT
