@@ -12,7 +12,7 @@ from recorded import obj, pod
 
 from todo_cloud.deploy import crds
 from todo_cloud.deploy import plan as planning
-from todo_cloud.deploy.secrets import our_charts, required_secrets
+from todo_cloud.deploy.secrets import our_charts, required_secrets, strings_in
 from todo_cloud.deploy.state import Revision, last_good_revision
 from todo_cloud.render import find
 
@@ -69,6 +69,14 @@ def test_upstream_charts_references_are_left_to_their_own_hooks_and_operators():
     upstream = obj("Deployment", "operator", "kube-prometheus-stack-88.5.3", **pod("x", env_secret="admission"))
     ours = obj("Deployment", "backend", "app-0.1.0", **pod("x", env_secret="db"))
     assert names([upstream, ours]) == ["db"]
+
+
+def test_upstream_references_count_when_our_values_name_the_secret():
+    loki = obj("StatefulSet", "loki", "loki-18.11.0", **pod("x", env_secret="todo-chatbot-loki-spaces"))
+    hooked = obj("Deployment", "operator", "kube-prometheus-stack-88.5.3", **pod("x", env_secret="admission"))
+    configured = strings_in({"loki": {"env": [{"secretKeyRef": {"name": "todo-chatbot-loki-spaces"}}]}})
+    needed = required_secrets([loki, hooked], NS, {"app"}, configured)
+    assert [(r.ref.name, r.referenced_by) for r in needed] == [("todo-chatbot-loki-spaces", ["StatefulSet/loki"])]
 
 
 def test_each_required_secret_lists_every_object_that_references_it():

@@ -25,7 +25,7 @@ from todo_cloud.deploy import crds, plan
 from todo_cloud.deploy.execute import Outcome, deploy
 from todo_cloud.deploy.images import ImageError, image_values
 from todo_cloud.deploy.runner import ToolRunner
-from todo_cloud.deploy.secrets import our_charts, required_secrets
+from todo_cloud.deploy.secrets import our_charts, required_secrets, strings_in
 from todo_cloud.deploy.state import ObserveError
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.render import render_chart
@@ -76,7 +76,9 @@ def _deploy(env: envs.Environment, opts: plan.Options, args: argparse.Namespace)
     kubeconfig = args.kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG") else None)
     manifests = render_chart(UMBRELLA, opts.values, release=env.release, namespace=env.namespace)
     charts = our_charts()
-    required = required_secrets(manifests, env.namespace, charts)
+    configured = set().union(*(strings_in(yaml.safe_load(v.read_text())) for v in (UMBRELLA / "values.yaml",
+                                                                                   *opts.values)))
+    required = required_secrets(manifests, env.namespace, charts, configured)
     bundle = crds.crd_bundle(crds.crd_files())
     try:
         outcome = deploy(env, ToolRunner(kubeconfig), opts, manifests, required, charts, bundle,

@@ -1,7 +1,8 @@
 """The Secrets a release needs but does not create, derived from its rendered manifests.
 
-Only objects of our own charts count (their `helm.sh/chart` label names a chart of versions.toml
-[[local]]): upstream charts reference Secrets that their own hooks or operators create. Generic over object
+Objects of our own charts count (their `helm.sh/chart` label names a chart of versions.toml [[local]]);
+upstream charts reference Secrets that their own hooks or operators create, so their references count only
+where our values name the Secret (e.g. Loki's object-storage credentials in values/<env>.yaml). Generic over object
 kinds: every reference found anywhere in such an object counts (env `secretKeyRef`,
 `envFrom[].secretRef`, volumes' and Strimzi's `secretName`, `existingSecret`, `imagePullSecrets`,
 projected `secret` sources, Gateway `certificateRefs`, Dapr component `secretKeyRef`s), except optional
@@ -106,22 +107,33 @@ def our_charts() -> set[str]:
     return {entry["chart"] for entry in local_charts()}
 
 
+def strings_in(values: Any) -> set[str]:
+    """Every string scalar of a values tree (the names our values files configure)."""
+    if isinstance(values, dict):
+        return {s for v in values.values() for s in strings_in(v)}
+    if isinstance(values, list):
+        return {s for v in values for s in strings_in(v)}
+    return {values} if isinstance(values, str) else set()
+
+
 def required_secrets(
-    manifests: Iterable[Manifest], namespace: str, charts: set[str] | None = None
+    manifests: Iterable[Manifest], namespace: str, charts: set[str] | None = None,
+    configured: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[RequiredSecret]:
-    """Secrets referenced by objects of `charts` (default: ours) that the release does not create,
-    sorted by namespace and name."""
+    """Secrets referenced by objects of `charts` (default: ours), or by any object when `configured` (the
+    strings of our values files) names them, that the release does not create; sorted by namespace, name."""
     charts = our_charts() if charts is None else charts
     docs = list(manifests)
     created = {SecretRef(_namespace(o, namespace), n) for o in docs for n in _created_names(o)}
     needed: dict[SecretRef, RequiredSecret] = {}
     for obj in docs:
-        if obj.get("kind") == "Secret" or chart_of(obj) not in charts:
+        if obj.get("kind") == "Secret":
             continue
+        ours = chart_of(obj) in charts
         ns = _namespace(obj, namespace)
         for name in _names_in(obj.get("spec") or {}) if "spec" in obj else _names_in(obj):
             ref = SecretRef(ns, name)
-            if ref in created:
+            if ref in created or not (ours or name in configured):
                 continue
             entry = needed.setdefault(ref, RequiredSecret(ref))
             if _object_id(obj) not in entry.referenced_by:
