@@ -104,3 +104,16 @@ def test_bad_images_are_refused_naming_the_argument(env, arg, message):
 def test_production_deploy_with_an_image_by_tag_stops_before_rendering_or_the_cluster(capsys):
     assert main(["deploy", "--env", "production", "--image", "backend=0.4.1"]) == 2
     assert "--image backend=0.4.1: environment 'production' deploys images by digest only" in capsys.readouterr().err
+
+
+def test_tool_runner_turns_a_hung_command_into_a_failed_result(monkeypatch):
+    import subprocess
+
+    from todo_cloud.deploy import runner
+
+    def hang(cmd, **kw):
+        raise subprocess.TimeoutExpired(cmd, kw.get("timeout"))
+
+    monkeypatch.setattr(runner, "run", hang)
+    got = ToolRunner()(["helm", "test", "todo-chatbot"], timeout=60)
+    assert got.returncode == 124 and "helm test: no answer within 60 s" in got.stderr

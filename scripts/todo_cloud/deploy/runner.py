@@ -7,6 +7,7 @@ against a real cluster, a simulated one (any kubeconfig), or a recording fake in
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,5 +50,8 @@ class ToolRunner:
     def __call__(self, argv: Sequence[str], *, input: str | None = None, timeout: float | None = None) -> Result:
         if not argv or argv[0] not in TOOLS:
             raise ValueError(f"the deploy runs only {', '.join(TOOLS)}, not {argv[:1]}")
-        proc = run([tools.path(argv[0]), *argv[1:]], check=False, input=input, env=self.env, timeout=timeout)
+        try:
+            proc = run([tools.path(argv[0]), *argv[1:]], check=False, input=input, env=self.env, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return Result(124, "", f"{argv[0]} {argv[1]}: no answer within {timeout:.0f} s; stopped")
         return Result(proc.returncode, proc.stdout, proc.stderr)
