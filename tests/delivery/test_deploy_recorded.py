@@ -250,3 +250,16 @@ def test_recorded_dry_run_of_a_first_install_shows_everything_as_new(run_deploy)
 def test_recorded_dry_run_still_refuses_bad_input(run_deploy):
     outcome, runner, _ = run_deploy("staging", answers("staging", context="kind-todo-chatbot"), dry_run=True)
     assert outcome is Outcome.REFUSED and runner.calls == [("kubectl", "config", "current-context")]
+
+
+def test_recorded_deploy_of_an_older_chart_version_is_refused(run_deploy):
+    newer = Result(0, '[{"revision": 7, "status": "deployed", "chart": "todo-chatbot-cloud-99.0.0"}]')
+    outcome, runner, report = run_deploy("production", answers("production", revisions=newer))
+    assert outcome is Outcome.REFUSED and not runner.mutations()
+    assert "runs todo-chatbot-cloud-99.0.0, newer than" in "\n".join(report)
+
+
+def test_recorded_deploy_of_the_same_chart_version_goes_on(run_deploy):
+    same = history((1, "deployed"))  # chart todo-chatbot-cloud-0.1.0
+    outcome, _, _ = run_deploy("production", answers("production", revisions=same))
+    assert outcome is Outcome.OK

@@ -118,7 +118,9 @@ def deploy(
 ) -> Outcome:
     """The deploy of one environment against whatever cluster `runner` reaches."""
     state = observe(runner, env, {r.ref.namespace for r in required})
-    problems = preflight.check(env, state, manifests, required, charts)
+    meta = yaml.safe_load((opts.chart / "Chart.yaml").read_text()) if (opts.chart / "Chart.yaml").is_file() else {}
+    chart = (str(meta.get("name", "")), str(meta.get("version", "")))
+    problems = preflight.check(env, state, manifests, required, charts, chart)
     if problems:
         report(f"deploy {env.name}: refused, nothing was changed:")
         for p in problems:

@@ -43,6 +43,24 @@ def check_release(env: Environment, state: ClusterState) -> list[str]:
             f"(another deploy is running or was interrupted); see docs/RUNBOOK.md 'Rollback'"]
 
 
+def _version(text: str) -> tuple[int, ...]:
+    core = text.split("+", 1)[0].split("-", 1)[0]
+    return tuple(int(p) for p in core.split(".") if p.isdigit())
+
+
+def check_chart_version(env: Environment, state: ClusterState, chart: str, version: str) -> list[str]:
+    """A deploy never takes the release back to an older chart version (that is a rollback's job)."""
+    deployed = state.deployed
+    prefix = f"{chart}-"
+    if not version or deployed is None or not deployed.chart.startswith(prefix):
+        return []
+    running = deployed.chart.removeprefix(prefix)
+    if _version(running) <= _version(version):
+        return []
+    return [f"chart version: release {env.namespace}/{env.release} runs {deployed.chart}, newer than {version} "
+            f"of this tree; a deploy never goes back a chart version (docs/DEPLOYMENT.md 'Rollback by hand')"]
+
+
 def check_secrets(required: Iterable[RequiredSecret], state: ClusterState) -> list[str]:
     """Every Secret the release needs but does not create must exist."""
     return [f"missing Secret {r.ref} (referenced by {', '.join(r.referenced_by)}); create it first, "
@@ -83,12 +101,15 @@ def check(
     manifests: list[Manifest],
     required: list[RequiredSecret],
     charts: set[str],
+    chart: tuple[str, str] = ("", ""),
 ) -> list[str]:
     """All problems, in the order a person would fix them; an empty list means the deploy may go on.
+    `chart` is the (name, version) of the chart being deployed.
 
     With a wrong context nothing else was read from the cluster: release and Secrets are not judged then.
     """
     problems = check_context(env, state)
     if not problems and state.complete:
-        problems += [*check_release(env, state), *check_secrets(required, state)]
+        problems += [*check_release(env, state), *check_chart_version(env, state, *chart),
+                     *check_secrets(required, state)]
     return problems + check_digests(env, manifests, charts)
