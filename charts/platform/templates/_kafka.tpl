@@ -140,12 +140,23 @@ Usage: {{ include "platform.kafka.validate" . }}
 {{- fail (printf "kafka.listeners.%s.authentication: none, but kafka.authorization needs authenticated users on the client listener" $k.clientListener) -}}
 {{- end -}}
 {{- $r := $k.replication -}}
+{{- $owned := dict "default.replication.factor" "kafka.replication.factor" "offsets.topic.replication.factor" "kafka.replication.factor" "transaction.state.log.replication.factor" "kafka.replication.factor" "min.insync.replicas" "kafka.replication.minInsyncReplicas" "transaction.state.log.min.isr" "kafka.replication.minInsyncReplicas" -}}
+{{- range $key, $owner := $owned -}}
+{{- if hasKey ($k.config | default dict) $key -}}
+{{- fail (printf "kafka.config.%s: set %s instead (it follows the environment and is checked against the brokers)" $key $owner) -}}
+{{- end -}}
+{{- end -}}
 {{- if gt (int $r.factor) $brokers -}}
 {{- fail (printf "kafka.replication.factor: %d replicas but only %d broker(s)" (int $r.factor) $brokers) -}}
 {{- end -}}
 {{- range $name, $topic := $k.topics -}}
 {{- $key := printf "kafka.topics.%s" $name -}}
 {{- $_ := include "platform.kafka.retentionMs" (dict "key" (printf "%s.retention" $key) "value" $topic.retention) -}}
+{{- range $owned := list "retention.ms" "min.insync.replicas" -}}
+{{- if hasKey ($topic.config | default dict) $owned -}}
+{{- fail (printf "%s.config.%s: set %s instead" $key $owned (ternary (printf "%s.retention" $key) "kafka.replication.minInsyncReplicas" (eq $owned "retention.ms"))) -}}
+{{- end -}}
+{{- end -}}
 {{- $replicas := include "platform.kafka.topicReplicas" (dict "root" $ "topic" $topic) | int -}}
 {{- if gt $replicas $brokers -}}
 {{- fail (printf "%s.replicas: %d replicas but only %d broker(s)" $key $replicas $brokers) -}}

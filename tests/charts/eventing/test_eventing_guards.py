@@ -74,6 +74,13 @@ BAD = {
     "extra user reading an unknown topic": (
         "production", {"kafka": {"users": {"analytics": {"read": ["clicks"]}}}},
         'kafka.users.analytics.read: unknown topic "clicks"'),
+    "replication setting hidden in the broker config": (
+        "production", {"kafka": {"config": {"min.insync.replicas": 1}}},
+        "kafka.config.min.insync.replicas: set kafka.replication.minInsyncReplicas instead"),
+    "retention hidden in a topic's config": (
+        "production", {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d",
+                                                    "config": {"retention.ms": 1000}}}}},
+        "kafka.topics.dlq.config.retention.ms: set kafka.topics.dlq.retention instead"),
     "unknown key under kafka": (
         "production", {"kafka": {"zookeeper": {"replicas": 3}}}, "zookeeper"),
 }
