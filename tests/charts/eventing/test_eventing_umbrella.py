@@ -72,3 +72,25 @@ def test_first_install_phase_keeps_kafka_and_dapr_resources(upstream_charts: dep
     for kind, name in (("Kafka", "todo-chatbot-kafka"), ("Component", "pubsub"),
                        ("Configuration", "todo-chatbot-dapr-config"), ("Deployment", "dapr-sidecar-injector")):
         assert get(phase_one, kind, name)
+
+
+def selected(policy: Manifest, labels: dict[str, str]) -> bool:
+    return policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+def test_eventing_policies_select_the_upstream_operators(release: list[Manifest]) -> None:
+    dapr = get(release, "NetworkPolicy", "eventing-dapr-control-plane")
+    for kind, name in (("Deployment", "dapr-operator"), ("Deployment", "dapr-sentry"),
+                       ("Deployment", "dapr-sidecar-injector"), ("StatefulSet", "dapr-placement-server"),
+                       ("StatefulSet", "dapr-scheduler-server")):
+        assert selected(dapr, get(release, kind, name)["spec"]["template"]["metadata"]["labels"]), name
+    strimzi = get(release, "NetworkPolicy", "eventing-strimzi-operator")
+    assert selected(strimzi, get(release, "Deployment", "strimzi-cluster-operator")["spec"]["template"]["metadata"][
+        "labels"])
+
+
+def test_the_control_plane_policy_selects_no_app_pod(release: list[Manifest]) -> None:
+    dapr = get(release, "NetworkPolicy", "eventing-dapr-control-plane")
+    for workload in find(release, "Deployment"):
+        if workload["metadata"]["name"].startswith("todo-chatbot-"):
+            assert not selected(dapr, workload["spec"]["template"]["metadata"]["labels"]), workload["metadata"]["name"]
