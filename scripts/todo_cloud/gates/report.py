@@ -206,11 +206,12 @@ def node_pool(env: str) -> dict[str, Any]:
             "cpu": quantity(size["allocatable_cpu"]), "memory": quantity(size["allocatable_memory"])}
 
 
-def monthly_cost(env: str) -> dict[str, Any]:
-    """Monthly cost of a cloud environment from its tfvars and the dated price table (None for local)."""
+def monthly_cost(env: str, tf: dict[str, Any] | None = None, p: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Monthly cost of a cloud environment from its tfvars and the dated price table (local: none)."""
     if env == "local":
         return {"total": 0, "items": {}, "note": "kind on a workstation: no cloud cost"}
-    tf, p = tfvars(env), prices()
+    tf = tfvars(env) if tf is None else tf
+    p = prices() if p is None else p
     node = p["node_sizes"][tf["node_size"]]["monthly"]
     items: dict[str, float] = {
         f"nodes ({tf['node_min_count']} x {tf['node_size']})": node * int(tf["node_min_count"]),

@@ -1,0 +1,141 @@
+"""`todo-cloud report`: image inventory, capacity at minimum replicas, monthly cost."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import pytest
+from synthetic_manifests import DIGEST, deployment
+
+from todo_cloud.cli import main
+from todo_cloud.gates import report
+from todo_cloud.gates.report import quantity, split_image
+from todo_cloud.render import render_environment
+
+GI = 2**30
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("250m", 0.25), ("2", 2.0), ("1.5", 1.5), ("512Mi", 512 * 2**20), ("2.5Gi", 2.5 * GI), ("1G", 1e9), (None, 0.0),
+])
+def test_quantities_are_read_as_kubernetes_does(text: str | None, value: float) -> None:
+    assert quantity(text) == pytest.approx(value)
+
+
+def test_a_bad_quantity_names_itself() -> None:
+    with pytest.raises(ValueError, match="'lots'"):
+        quantity("lots")
+
+
+@pytest.mark.parametrize(("image", "repository", "tag", "digest"), [
+    ("quay.io/strimzi/operator:1.2.0", "quay.io/strimzi/operator", "1.2.0", None),
+    (f"registry.digitalocean.com/todo/backend:0.1.0@{DIGEST}", "registry.digitalocean.com/todo/backend", "0.1.0",
+     DIGEST),
+    (f"localhost:5000/web@{DIGEST}", "localhost:5000/web", None, DIGEST),
+    ("busybox", "busybox", None, None),
+])
+def test_images_are_split_into_repository_tag_and_digest(image: str, repository: str, tag: str | None,
+                                                        digest: str | None) -> None:
+    assert split_image(image) == {"image": image, "repository": repository, "tag": tag, "digest": digest}
+
+
+def test_the_inventory_lists_every_image_once_with_its_users() -> None:
+    docs = [deployment("a", image="x/web:1"), deployment("b", image="x/web:1"), deployment("c", image="x/api:2")]
+    inventory = report.image_inventory(docs)
+    assert [(i["repository"], i["tag"], i["used_by"]) for i in inventory] == [
+        ("x/api", "2", ["Deployment/c"]), ("x/web", "1", ["Deployment/a", "Deployment/b"])]
+
+
+class TestCapacity:
+    def hpa(self, name: str, min_replicas: int) -> dict:
+        return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": name},
+                "spec": {"scaleTargetRef": {"kind": "Deployment", "name": name}, "minReplicas": min_replicas,
+                         "maxReplicas": 10}}
+
+    def test_hpa_managed_workloads_count_at_min_replicas(self) -> None:
+        docs = [deployment("web", replicas=5), self.hpa("web", 2)]
+        cap = report.capacity(docs, "todo-chatbot", 3, 2.0, 4 * GI)
+        assert cap["total"]["cpu_requests"] == pytest.approx(0.2)
+        assert cap["total"]["memory_requests"] == pytest.approx(2 * 128 * 2**20)
+
+    def test_daemonsets_count_once_per_node_and_dapr_sidecars_count(self) -> None:
+        ds = deployment("exporter")
+        ds["kind"] = "DaemonSet"
+        dapr = deployment("api", annotations={"dapr.io/enabled": "true", "dapr.io/sidecar-cpu-request": "50m",
+                                              "dapr.io/sidecar-memory-request": "64Mi"})
+        cap = report.capacity([ds, dapr], "todo-chatbot", 3, 2.0, 4 * GI)
+        assert cap["total"]["cpu_requests"] == pytest.approx(3 * 0.1 + 0.1 + 0.05)
+
+    def test_operator_managed_pods_count(self) -> None:
+        pool = {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaNodePool", "metadata": {"name": "dual"},
+                "spec": {"replicas": 3, "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}}
+        cap = report.capacity([pool], "todo-chatbot", 3, 2.0, 4 * GI)
+        assert cap["total"]["memory_requests"] == pytest.approx(3 * GI)
+
+    def test_headroom_is_measured_against_the_goal(self) -> None:
+        big = deployment("big", resources={"requests": {"cpu": "1", "memory": "1Gi"}})
+        cap = report.capacity([big], "todo-chatbot", 1, 2.0, 1.2 * GI)
+        assert cap["cpu_headroom"] == pytest.approx(0.5)
+        assert cap["memory_headroom"] == pytest.approx(1 - 1 / 1.2, abs=1e-3)
+        assert cap["fits_with_headroom"] is False
+
+    def test_workloads_without_requests_are_listed(self) -> None:
+        bare = deployment("bare", resources={})
+        assert report.capacity([bare], "todo-chatbot", 1, 2.0, GI)["workloads_without_requests"] == [
+            "Deployment/bare"]
+
+
+PRICES = {"date": "2026-11-01", "currency": "USD", "seed_monthly": 109, "ha_control_plane": 40,
+          "node_sizes": {"s-2vcpu-4gb": {"monthly": 24}}, "registry_tiers": {"basic": 5},
+          "database_sizes": {"db-s-1vcpu-1gb": 15}, "extras": {"load_balancer": 12, "spaces": 5}}
+SEED_LIKE = {"node_size": "s-2vcpu-4gb", "node_min_count": 3, "node_max_count": 5, "ha_control_plane": False,
+             "registry_subscription_tier": "basic", "database_enabled": True, "database_size": "db-s-1vcpu-1gb",
+             "database_node_count": 1}
+
+
+def test_the_seed_shaped_cluster_costs_what_the_seed_costs() -> None:
+    cost = report.monthly_cost("production", SEED_LIKE, PRICES)
+    assert cost["total"] == 109 and cost["versus_seed"] == 0
+    assert cost["total_at_max_nodes"] == 109 + 2 * 24
+
+
+def test_ha_control_plane_and_database_are_priced_from_the_tfvars() -> None:
+    cost = report.monthly_cost("production", {**SEED_LIKE, "ha_control_plane": True, "database_enabled": False},
+                               PRICES)
+    assert cost["items"]["HA control plane"] == 40
+    assert not any(k.startswith("PostgreSQL") for k in cost["items"])
+    assert cost["total"] == 109 + 40 - 15
+
+
+def test_an_unpriced_database_size_names_the_key() -> None:
+    with pytest.raises(KeyError, match=r"database_size of production\.tfvars"):
+        report.monthly_cost("production", {**SEED_LIKE, "database_size": "db-s-8vcpu-32gb"}, PRICES)
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_every_cloud_environment_is_priced_from_its_tfvars(env: str) -> None:
+    tf = report.tfvars(env)
+    assert report.node_pool(env)["nodes"] == int(tf["node_min_count"])
+    assert report.monthly_cost(env)["total"] > 0
+
+
+@pytest.mark.upstream
+def test_the_report_command_prints_json_with_every_section(upstream_charts, capsys) -> None:  # type: ignore[no-untyped-def]
+    del upstream_charts
+    assert main(["report", "--env", "production", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"env", "images", "node_pool", "capacity", "cost"}
+    assert all({"repository", "tag", "digest"} <= set(i) for i in data["images"])
+    assert data["node_pool"] == {**report.node_pool("production")}
+
+
+@pytest.mark.upstream
+@pytest.mark.xfail(strict=True, reason=(
+    "when written, production at minimum replicas requested ~7.6Gi of memory against 7.5Gi allocatable on "
+    "3 x s-2vcpu-4gb (-1% headroom; CPU 53%): the sizing of issues 3-5 does not fit the 20% goal"))
+def test_production_fits_three_small_nodes_with_twenty_percent_headroom(upstream_charts) -> None:  # type: ignore[no-untyped-def]
+    del upstream_charts
+    result = report.build("production", render_environment("production"))
+    assert result.node_pool["nodes"] == 3 and result.node_pool["node_size"] == "s-2vcpu-4gb"
+    assert result.capacity["fits_with_headroom"], asdict(result)["capacity"]["total"]
