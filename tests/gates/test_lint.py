@@ -1,0 +1,56 @@
+"""`todo-cloud lint`: actionlint (the pinned Go tool) on .github/workflows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from todo_cloud import tools, versions
+from todo_cloud.commands.lint import actionlint_command
+from todo_cloud.run import run
+
+GOOD = """\
+name: ci
+on: [push]
+jobs:
+  test:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v4
+      - run: make test
+"""
+
+
+@pytest.fixture(scope="module")
+def actionlint() -> Path:
+    try:
+        return tools.go_tool("actionlint")
+    except tools.ToolError as exc:
+        pytest.skip(str(exc))
+
+
+def test_actionlint_is_pinned_and_built_by_the_bootstrap() -> None:
+    pin = versions.load()["go_tools"]["actionlint"]
+    assert pin["module"] == "github.com/rhysd/actionlint/cmd/actionlint"
+    assert pin["version"].startswith("v") and pin["bootstrap"] is True
+
+
+def test_no_workflow_means_no_actionlint_check(tmp_path: Path) -> None:
+    assert actionlint_command(tmp_path) is None
+
+
+def test_a_valid_workflow_passes(actionlint: Path, tmp_path: Path) -> None:
+    del actionlint
+    (tmp_path / "ci.yaml").write_text(GOOD)
+    assert run(actionlint_command(tmp_path), check=False).returncode == 0  # type: ignore[arg-type]
+
+
+def test_a_broken_workflow_is_named_with_file_line_and_rule(actionlint: Path, tmp_path: Path) -> None:
+    del actionlint
+    (tmp_path / "ci.yaml").write_text(GOOD.replace("runs-on: ubuntu-24.04", "runs-on: ubuntu-24.04\n"
+                                                   "    timeout-minutes: ${{ github.event.nope.bad( }}"))
+    proc = run(actionlint_command(tmp_path), check=False)  # type: ignore[arg-type]
+    assert proc.returncode == 1
+    assert f"{tmp_path / 'ci.yaml'}:6:" in proc.stdout
+    assert "[expression]" in proc.stdout or "[syntax-check]" in proc.stdout, proc.stdout
