@@ -1,0 +1,31 @@
+"""CKV_TODO_DOKS_2: a DOKS cluster upgrades nodes by surging (no capacity dip while nodes are replaced)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _doks import as_bool, first
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+
+class DoksSurgeUpgrade(BaseResourceCheck):
+    def __init__(self) -> None:
+        super().__init__(
+            name="Ensure the DOKS cluster uses surge upgrades (surge_upgrade = true)",
+            id="CKV_TODO_DOKS_2",
+            categories=[CheckCategories.KUBERNETES],
+            supported_resources=["digitalocean_kubernetes_cluster"],
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        # Explicit only: the provider's default has changed before, so the setting must be written down.
+        if "surge_upgrade" not in conf:
+            return CheckResult.FAILED
+        surge = as_bool(first(conf, "surge_upgrade"))
+        if surge is None:
+            return CheckResult.UNKNOWN
+        return CheckResult.PASSED if surge else CheckResult.FAILED
+
+
+check = DoksSurgeUpgrade()

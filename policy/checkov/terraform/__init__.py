@@ -1,0 +1,1 @@
+"""Custom checkov checks of the Terraform for DigitalOcean (DOKS); loaded with --external-checks-dir."""

@@ -1,0 +1,41 @@
+# The DOKS cluster: newest patch of the pinned minor, one autoscaling node pool, in the environment's VPC.
+
+data "digitalocean_kubernetes_versions" "this" {
+  version_prefix = var.kubernetes_version_prefix
+}
+
+resource "digitalocean_kubernetes_cluster" "this" {
+  name     = var.cluster_name
+  region   = var.region
+  version  = data.digitalocean_kubernetes_versions.this.latest_version
+  vpc_uuid = digitalocean_vpc.this.id
+  tags     = local.tags
+
+  ha            = var.ha_control_plane
+  surge_upgrade = var.surge_upgrade
+  auto_upgrade  = var.auto_upgrade
+
+  # Nodes pull from the registry without an imagePullSecret of ours: DOKS copies the registry's
+  # read-only credentials into every namespace (this is the provider's current way to integrate them).
+  registry_integration = true
+
+  maintenance_policy {
+    day        = var.maintenance_day
+    start_time = var.maintenance_start_time
+  }
+
+  node_pool {
+    name       = "${var.cluster_name}-default"
+    size       = var.node_size
+    auto_scale = true
+    min_nodes  = var.node_min_count
+    max_nodes  = var.node_max_count
+    tags       = local.tags
+    labels = {
+      "todo-chatbot.io/pool" = "default"
+    }
+  }
+
+  # registry_integration needs the registry to exist first.
+  depends_on = [digitalocean_container_registry.this]
+}

@@ -1,0 +1,32 @@
+# Spaces buckets of the environment: Loki's chunks and index, and backups (versioned, expiring).
+
+resource "digitalocean_spaces_bucket" "loki" {
+  # checkov:skip=CKV_DIO_1:Loki's chunks are written once and deleted by its compactor at the end of retention; versioning would keep every deleted chunk and defeat retention. Backups are versioned.
+  name   = "${var.spaces_bucket_prefix}-loki"
+  region = var.region
+  acl    = "private"
+}
+
+resource "digitalocean_spaces_bucket" "backups" {
+  name   = "${var.spaces_bucket_prefix}-backups"
+  region = var.region
+  acl    = "private"
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    id                                     = "expire-backups"
+    enabled                                = true
+    abort_incomplete_multipart_upload_days = 1
+
+    expiration {
+      days = var.backup_retention_days
+    }
+
+    noncurrent_version_expiration {
+      days = var.backup_retention_days
+    }
+  }
+}
