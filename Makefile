@@ -55,14 +55,14 @@ report: bootstrap ## image inventory, capacity and cost: make report ENV=product
 test-charts: bootstrap deps ## the chart tests only (render, schema, policy)
 	$(PY) -m pytest -n auto tests/charts $(PYTEST_ARGS)
 
-deploy: bootstrap ## deploy an environment with health check and rollback: make deploy ENV=staging
-	@$(CLI) deploy --env $(ENV)
+deploy: bootstrap deps ## deploy with health check and rollback: make deploy ENV=staging [ARGS=--dry-run]
+	@$(CLI) deploy --env $(ENV) $(ARGS)
 
 smoke: bootstrap ## smoke tests against the running environment: make smoke ENV=local
 	@$(CLI) smoke --env $(ENV)
 
-publish: bootstrap ## package the umbrella and push it to the OCI registry
-	@$(CLI) publish
+publish: bootstrap deps ## package the umbrella and push it to the OCI registry [ARGS=--registry oci://...]
+	@$(CLI) publish $(ARGS)
 
 tools-go: ## build every Go-built tool of versions.toml [go_tools] into the user cache
 	@$(PY) -c 'import sys; from todo_cloud import tools, versions; [print(tools.build_go_tool(n)) for n in versions.load().get("go_tools", {})]'
