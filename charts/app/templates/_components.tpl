@@ -56,7 +56,8 @@ Usage: {{ if eq (include "app.multiReplica" $c) "true" }}
 {{- end -}}
 
 {{/*
-ConfigMap data of a component: environment, port, the Services of the components it calls, its config.
+ConfigMap data of a component: environment, port, the Services of the components it calls, the paths of
+its Secret files (NAME_FILE), its config.
 Usage: {{ include "app.configData" (dict "root" $ "name" $name "component" $c "all" $components) | nindent 2 }}
 */}}
 {{- define "app.configData" -}}
@@ -67,6 +68,12 @@ Usage: {{ include "app.configData" (dict "root" $ "name" $name "component" $c "a
 {{- $url := printf "http://%s:%d" (include "app.componentName" (dict "root" $.root "name" $callee)) (int $target.port) -}}
 {{- $_ := set $data (printf "%s_URL" ($callee | upper | replace "-" "_")) $url -}}
 {{- end -}}
+{{- end -}}
+{{- range $file, $ref := .component.secrets -}}
+{{- $_ := set $data (printf "%s_FILE" $file) (printf "%s/%s" (include "app.secretsDir" $.root) $file) -}}
+{{- end -}}
+{{- if .component.dapr.enabled -}}
+{{- $_ := set $data "DAPR_API_TOKEN_FILE" (printf "%s/DAPR_API_TOKEN" (include "app.secretsDir" .root)) -}}
 {{- end -}}
 {{- if .component.subscriptions -}}
 {{- $_ := set $data "SUBSCRIBED_TOPICS" (join "," .component.subscriptions) -}}

@@ -30,15 +30,3 @@ dapr.io/graceful-shutdown-seconds: {{ int $dapr.gracefulShutdownSeconds | quote 
 dapr.io/api-token-secret: {{ .root.Values.dapr.apiTokenSecret | quote }}
 dapr.io/sidecar-seccomp-profile-type: "RuntimeDefault"
 {{- end -}}
-
-{{/*
-Env var carrying the Dapr API token to the app container (apps send it as the dapr-api-token header).
-Usage: {{ include "app.daprTokenEnv" $ | nindent 12 }}
-*/}}
-{{- define "app.daprTokenEnv" -}}
-- name: DAPR_API_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.dapr.apiTokenSecret }}
-      key: token
-{{- end -}}

@@ -71,7 +71,7 @@ Usage: {{ include "app.topologySpread" (dict "root" $ "name" $name "component" $
 
 {{/*
 The pod spec of a component: its ServiceAccount, restricted security contexts, probes, resources,
-ConfigMap env, Secret references, writable emptyDirs under a read-only root filesystem.
+ConfigMap env, Secret keys as read-only files, writable emptyDirs under a read-only root filesystem.
 Usage: {{ include "app.podSpec" (dict "root" $ "name" $name "component" $c) | nindent 6 }}
 */}}
 {{- define "app.podSpec" -}}
@@ -95,19 +95,6 @@ containers:
     envFrom:
       - configMapRef:
           name: {{ $fullname }}
-    {{- if or $c.secretEnv $c.dapr.enabled }}
-    env:
-      {{- range $env, $ref := $c.secretEnv }}
-      - name: {{ $env }}
-        valueFrom:
-          secretKeyRef:
-            name: {{ $ref.secret }}
-            key: {{ $ref.key }}
-      {{- end }}
-      {{- if $c.dapr.enabled }}
-      {{- include "app.daprTokenEnv" .root | nindent 6 }}
-      {{- end }}
-    {{- end }}
     startupProbe: {{- include "app.probe" $c.probes.startup | nindent 6 }}
     readinessProbe: {{- include "app.probe" $c.probes.readiness | nindent 6 }}
     livenessProbe: {{- include "app.probe" $c.probes.liveness | nindent 6 }}
@@ -118,10 +105,52 @@ containers:
       - name: {{ $volume }}
         mountPath: {{ $path }}
       {{- end }}
+      {{- if or $c.secrets $c.dapr.enabled }}
+      - name: secrets
+        mountPath: {{ include "app.secretsDir" . }}
+        readOnly: true
+      {{- end }}
 volumes:
   {{- range $volume, $path := $c.writableDirs }}
   - name: {{ $volume }}
     emptyDir:
       sizeLimit: {{ $c.writableDirSizeLimit }}
   {{- end }}
+  {{- if or $c.secrets $c.dapr.enabled }}
+  {{- include "app.secretsVolume" (dict "root" .root "secrets" $c.secrets "dapr" $c.dapr.enabled) | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+Where the Secret files are mounted in app containers.
+Usage: {{ include "app.secretsDir" . }}
+*/}}
+{{- define "app.secretsDir" -}}
+/var/run/secrets/todo-chatbot
+{{- end -}}
+
+{{/*
+The projected volume `secrets`: each entry of `secrets` (NAME -> {secret, key}) as the file NAME, and the
+Dapr API token as DAPR_API_TOKEN when the pod has a sidecar; readable by the pod's group only.
+Usage: {{ include "app.secretsVolume" (dict "root" $ "secrets" $c.secrets "dapr" true) | nindent 2 }}
+*/}}
+{{- define "app.secretsVolume" -}}
+- name: secrets
+  projected:
+    defaultMode: 288  # 0440
+    sources:
+      {{- range $file, $ref := .secrets }}
+      - secret:
+          name: {{ $ref.secret }}
+          items:
+            - key: {{ $ref.key }}
+              path: {{ $file }}
+      {{- end }}
+      {{- if .dapr }}
+      - secret:
+          name: {{ .root.Values.dapr.apiTokenSecret }}
+          items:
+            - key: token
+              path: DAPR_API_TOKEN
+      {{- end }}
 {{- end -}}

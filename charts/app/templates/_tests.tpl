@@ -1,21 +1,37 @@
 {{/*
-Metadata shared by the `helm test` pods: hook annotations, and the labels their NetworkPolicies select.
+Name and labels of a `helm test` Job and its pod (the labels are what their NetworkPolicies select).
+Usage: {{ include "app.testLabels" (dict "root" $ "test" "health") | nindent 4 }}
+*/}}
+{{- define "app.testLabels" -}}
+{{ include "app.commonLabels" .root }}
+app.kubernetes.io/name: {{ include "app.fullname" .root }}-test-{{ .test }}
+app.kubernetes.io/component: helm-test
+{{- end -}}
+
+{{/*
+Metadata of a `helm test` Job: the hook annotations (a failed test is kept for its logs).
 Usage: {{ include "app.testMetadata" (dict "root" $ "test" "health") | nindent 2 }}
 */}}
 {{- define "app.testMetadata" -}}
 name: {{ include "app.fullname" .root }}-test-{{ .test }}
-labels:
-  {{- include "app.commonLabels" .root | nindent 2 }}
-  app.kubernetes.io/name: {{ include "app.fullname" .root }}-test-{{ .test }}
-  app.kubernetes.io/component: helm-test
+labels: {{- include "app.testLabels" . | nindent 2 }}
 annotations:
   helm.sh/hook: test
   helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end -}}
 
 {{/*
+Job spec fields of the `helm test` Jobs: one attempt, a deadline.
+Usage: {{ include "app.testJobSpec" . | nindent 2 }}
+*/}}
+{{- define "app.testJobSpec" -}}
+backoffLimit: 0
+activeDeadlineSeconds: 300
+{{- end -}}
+
+{{/*
 Pod spec fields shared by the `helm test` pods: restricted security, no API token, the pull secrets.
-Usage: {{ include "app.testPodSpec" $ | nindent 2 }}
+Usage: {{ include "app.testPodSpec" $ | nindent 6 }}
 */}}
 {{- define "app.testPodSpec" -}}
 restartPolicy: Never
@@ -28,7 +44,7 @@ securityContext: {{- include "app.podSecurityContext" .Values.defaults.securityC
 {{/*
 Container fields shared by the `helm test` pods: the image of `tests.imageFrom` (it has python3),
 small resources, the restricted container security context.
-Usage: {{ include "app.testContainer" (dict "root" $ "components" $components) | nindent 6 }}
+Usage: {{ include "app.testContainer" (dict "root" $ "components" $components) | nindent 10 }}
 */}}
 {{- define "app.testContainer" -}}
 {{- $from := .root.Values.tests.imageFrom -}}

@@ -34,9 +34,9 @@ Usage: {{ include "app.validate" . }}
 {{- fail (printf "%s.calls: %q is not an enabled component" $key $callee) -}}
 {{- end -}}
 {{- end -}}
-{{- range $env, $ref := $c.secretEnv -}}
-{{- if hasKey $c.config $env -}}
-{{- fail (printf "%s.secretEnv.%s: also set in %s.config; an env var comes from one place" $key $env $key) -}}
+{{- range $file, $ref := $c.secrets -}}
+{{- if hasKey $c.config (printf "%s_FILE" $file) -}}
+{{- fail (printf "%s.secrets.%s: %s_FILE is also set in %s.config; the chart sets it to the mounted file" $key $file $file $key) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

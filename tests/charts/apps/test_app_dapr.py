@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from app_chart import CONSUMERS, DEFAULT_COMPONENTS, containers_by_name, name, pod_spec, render_app
+from app_chart import CONSUMERS, DEFAULT_COMPONENTS, name, pod_spec, render_app
 
 from todo_cloud.render import Manifest, get
 
@@ -45,8 +45,8 @@ def test_consumer_app_id_is_its_component_key(all_components: list[Manifest], co
 
 
 def test_app_without_sidecar_gets_no_dapr_annotations_and_no_token() -> None:
-
     docs = render_app("local", {"components": {"frontend": {"dapr": {"enabled": False}}}})
     assert not [k for k in annotations(docs, "frontend") if k.startswith("dapr.io/")]
-    env = {e["name"] for e in containers_by_name(pod_spec(docs, "frontend"))["frontend"]["env"]}
-    assert "DAPR_API_TOKEN" not in env
+    assert "DAPR_API_TOKEN_FILE" not in get(docs, "ConfigMap", name("frontend"))["data"]
+    volume = {v["name"]: v for v in pod_spec(docs, "frontend")["volumes"]}["secrets"]["projected"]
+    assert [s["secret"]["name"] for s in volume["sources"]] == ["todo-chatbot-auth"]

@@ -7,14 +7,26 @@ from app_chart import name, render_app
 
 from todo_cloud.render import Manifest, find, get
 
-TEST_PODS = ("todo-chatbot-test-health", "todo-chatbot-test-dapr")
+TEST_JOBS = ("todo-chatbot-test-health", "todo-chatbot-test-dapr")
 
 
-@pytest.mark.parametrize("pod", TEST_PODS)
-def test_test_pods_are_helm_test_hooks_and_restricted(app: list[Manifest], pod: str) -> None:
-    doc = get(app, "Pod", pod)
+def pod(docs: list[Manifest], job: str) -> dict:
+    """The pod template of a test Job."""
+    return get(docs, "Job", job)["spec"]["template"]
+
+
+@pytest.mark.parametrize("job", TEST_JOBS)
+def test_test_jobs_are_helm_test_hooks_run_once(app: list[Manifest], job: str) -> None:
+    doc = get(app, "Job", job)
     assert doc["metadata"]["annotations"]["helm.sh/hook"] == "test"
-    spec = doc["spec"]
+    assert doc["spec"]["backoffLimit"] == 0
+    assert doc["spec"]["activeDeadlineSeconds"] > 0
+    assert doc["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == job
+
+
+@pytest.mark.parametrize("job", TEST_JOBS)
+def test_test_pods_are_restricted(app: list[Manifest], job: str) -> None:
+    spec = pod(app, job)["spec"]
     assert spec["restartPolicy"] == "Never"
     assert spec["automountServiceAccountToken"] is False
     assert spec["securityContext"]["runAsNonRoot"] is True
@@ -28,24 +40,28 @@ def test_test_pods_are_helm_test_hooks_and_restricted(app: list[Manifest], pod: 
 
 
 def test_health_pod_checks_every_component_through_its_service(app: list[Manifest]) -> None:
-    args = get(app, "Pod", "todo-chatbot-test-health")["spec"]["containers"][0]["args"]
+    args = pod(app, "todo-chatbot-test-health")["spec"]["containers"][0]["args"]
     assert args[1:] == [f"http://{name('backend')}:8000/health", f"http://{name('frontend')}:3000/api/health"]
 
 
 def test_dapr_pod_invokes_the_backend_through_its_sidecar(app: list[Manifest]) -> None:
-    pod = get(app, "Pod", "todo-chatbot-test-dapr")
-    annotations = pod["metadata"]["annotations"]
+    template = pod(app, "todo-chatbot-test-dapr")
+    annotations = template["metadata"]["annotations"]
     assert annotations["dapr.io/enabled"] == "true"
     assert annotations["dapr.io/sidecar-seccomp-profile-type"] == "RuntimeDefault"
     assert "dapr.io/app-port" not in annotations
-    script = pod["spec"]["containers"][0]["args"][0]
+    container = template["spec"]["containers"][0]
+    script = container["args"][0]
     assert "/invoke/backend/method/health" in script
     assert '"/shutdown", "POST"' in script  # the sidecar stops, so the pod completes
-    env = pod["spec"]["containers"][0]["env"]
-    assert env[0]["valueFrom"]["secretKeyRef"]["name"] == "todo-chatbot-dapr-api-token"
+    token_file = "/var/run/secrets/todo-chatbot/DAPR_API_TOKEN"
+    assert container["env"] == [{"name": "DAPR_API_TOKEN_FILE", "value": token_file}]
+    volume = template["spec"]["volumes"][0]["projected"]["sources"]
+    assert volume == [{"secret": {"name": "todo-chatbot-dapr-api-token", "items": [
+        {"key": "token", "path": "DAPR_API_TOKEN"}]}}]
 
 
 def test_test_pods_can_be_switched_off() -> None:
     docs = render_app("local", {"tests": {"enabled": False}})
-    assert not find(docs, "Pod")
+    assert not find(docs, "Job")
     assert not find(docs, "NetworkPolicy", "todo-chatbot-test-health")

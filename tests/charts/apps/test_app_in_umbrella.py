@@ -17,4 +17,4 @@ def test_first_install_phase_renders_no_app_workload_but_keeps_the_platform(upst
     names = {d["metadata"]["name"] for d in find(docs, "Deployment")}
     assert "dapr-sidecar-injector" in names
     assert not names & {"todo-chatbot-frontend", "todo-chatbot-backend"}
-    assert not [p for p in find(docs, "Pod") if p["metadata"]["name"].startswith("todo-chatbot-test-")]
+    assert not [j for j in find(docs, "Job") if j["metadata"]["name"].startswith("todo-chatbot-test-")]

@@ -14,8 +14,8 @@ COMMON = {
     ("NetworkPolicy", "todo-chatbot-default-deny"),
     ("NetworkPolicy", "todo-chatbot-test-health"),
     ("NetworkPolicy", "todo-chatbot-test-dapr"),
-    ("Pod", "todo-chatbot-test-health"),
-    ("Pod", "todo-chatbot-test-dapr"),
+    ("Job", "todo-chatbot-test-health"),
+    ("Job", "todo-chatbot-test-dapr"),
     ("Role", "todo-chatbot-backend-secret-reader"),
     ("RoleBinding", "todo-chatbot-backend-secret-reader"),
 }
@@ -53,7 +53,7 @@ def test_every_object_carries_the_part_of_label(app: list[Manifest]) -> None:
 
 def test_workloads_off_leaves_services_config_and_policies_only() -> None:
     docs = render_app("production", {"global": {"workloads": {"enabled": False}}})
-    for kind in ("Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Pod"):
+    workload_kinds = {"Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job"}
+    for kind in workload_kinds:
         assert not find(docs, kind), kind
-    assert inventory(docs) == {o for o in expected("production")
-                               if o[0] not in {"Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Pod"}}
+    assert inventory(docs) == {o for o in expected("production") if o[0] not in workload_kinds}

@@ -27,7 +27,7 @@ def documented(key: tuple[str, ...], table_keys: set[str]) -> bool:
         if prefix in table_keys or f"{prefix}.*" in table_keys:
             return True
     generic = tuple("<name>" if key[:1] == ("components",) and i == 1 else part for i, part in enumerate(key))
-    generic = tuple("<name>" if i > 0 and generic[i - 1] == "secretEnv" else p for i, p in enumerate(generic))
+    generic = tuple("<name>" if i > 0 and generic[i - 1] == "secrets" else p for i, p in enumerate(generic))
     return documented(generic, table_keys) if generic != key else False
 
 

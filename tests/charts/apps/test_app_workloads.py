@@ -79,9 +79,9 @@ def test_pod_meets_the_restricted_pod_security_profile(app: list[Manifest], comp
 @COMPONENT
 def test_read_only_root_filesystem_gets_a_writable_tmp_emptydir(app: list[Manifest], component: str) -> None:
     spec = pod_spec(app, component)
-    volumes = {v["name"]: v for v in spec["volumes"]}
-    mounts = {m["name"]: m["mountPath"] for m in containers_by_name(spec)[component]["volumeMounts"]}
-    assert mounts["tmp"] == "/tmp"
+    volumes = {v["name"]: v for v in spec["volumes"] if v["name"] != "secrets"}
+    mounts = {m["name"]: m for m in containers_by_name(spec)[component]["volumeMounts"] if m["name"] != "secrets"}
+    assert mounts["tmp"]["mountPath"] == "/tmp"
     assert set(mounts) == set(volumes)
     assert all("emptyDir" in v and v["emptyDir"]["sizeLimit"] for v in volumes.values())
 
@@ -126,16 +126,37 @@ def test_service_targets_the_component_pods_on_http(app: list[Manifest], compone
     assert port["port"] == {"frontend": 3000, "backend": 8000}[component]
 
 
+SECRET_FILES = {
+    "backend": {"DATABASE_URL": ("todo-chatbot-database", "url"),
+                "OPENAI_API_KEY": ("todo-chatbot-model-api", "api-key"),
+                "BETTER_AUTH_SECRET": ("todo-chatbot-auth", "secret"),
+                "DAPR_API_TOKEN": ("todo-chatbot-dapr-api-token", "token")},
+    "frontend": {"BETTER_AUTH_SECRET": ("todo-chatbot-auth", "secret"),
+                 "DAPR_API_TOKEN": ("todo-chatbot-dapr-api-token", "token")},
+}
+
+
 @COMPONENT
-def test_secrets_come_only_from_secret_references(app: list[Manifest], component: str) -> None:
-    container = containers_by_name(pod_spec(app, component))[component]
-    secret_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
-    assert all(ref["name"] and ref["key"] for ref in secret_env.values())
-    assert all("value" not in e for e in container["env"])
-    expected = {"backend": {"DATABASE_URL", "OPENAI_API_KEY", "BETTER_AUTH_SECRET", "DAPR_API_TOKEN"},
-                "frontend": {"BETTER_AUTH_SECRET", "DAPR_API_TOKEN"}}[component]
-    assert set(secret_env) == expected
-    assert container["envFrom"] == [{"configMapRef": {"name": name(component)}}]
+def test_secrets_are_read_only_files_from_existing_secrets(app: list[Manifest], component: str) -> None:
+    spec = pod_spec(app, component)
+    container = containers_by_name(spec)[component]
+    assert "env" not in container  # no secret in the environment (it leaks to child processes and dumps)
+    assert {"name": "secrets", "mountPath": "/var/run/secrets/todo-chatbot", "readOnly": True} in container[
+        "volumeMounts"]
+    volume = {v["name"]: v for v in spec["volumes"]}["secrets"]["projected"]
+    assert volume["defaultMode"] == 0o440
+    files = {item["path"]: (source["secret"]["name"], item["key"])
+             for source in volume["sources"] for item in source["secret"]["items"]}
+    assert files == SECRET_FILES[component]
+
+
+@COMPONENT
+def test_configmap_names_each_secret_file(app: list[Manifest], component: str) -> None:
+    data = get(app, "ConfigMap", name(component))["data"]
+    for file in SECRET_FILES[component]:
+        assert data[f"{file}_FILE"] == f"/var/run/secrets/todo-chatbot/{file}"
+    assert [c["envFrom"] for c in pod_spec(app, component)["containers"]] == [
+        [{"configMapRef": {"name": name(component)}}]]
 
 
 def test_frontend_reaches_the_backend_through_its_service_url(app: list[Manifest]) -> None:
