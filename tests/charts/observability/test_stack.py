@@ -184,3 +184,15 @@ def test_jaeger_exposes_its_metrics_for_scraping(release: list[Manifest]) -> Non
     port = reader["pull"]["exporter"]["prometheus"]["port"]
     service = get(release, "Service", "todo-chatbot-jaeger")
     assert {p["name"]: p["port"] for p in service["spec"]["ports"]}["internal-metrics"] == port
+
+
+def test_grafana_admin_login_comes_from_an_existing_secret_outside_local(release: list[Manifest],
+                                                                         env_name: str) -> None:
+    grafana = get(release, "Deployment", "todo-chatbot-grafana")["spec"]["template"]["spec"]
+    env = {e["name"]: e for c in grafana["containers"] for e in c.get("env", [])}
+    ref = env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+    if env_name == "local":
+        assert ref == "todo-chatbot-grafana"
+        return
+    assert ref == "todo-chatbot-grafana-admin"
+    assert not find(release, "Secret", "todo-chatbot-grafana")
