@@ -168,7 +168,8 @@ class Result:
     commands: list[str] = field(default_factory=list)
 
 
-def _env(cli_config: Path | None, data_dir: Path) -> dict[str, str]:
+def cli_env(cli_config: Path | None, data_dir: Path) -> dict[str, str]:
+    """Environment of a tofu run: no credentials, no prompts, our CLI config and data folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "DIGITALOCEAN_", "SPACES_"))}
     env.update(TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1", TF_DATA_DIR=str(data_dir),
                TF_CLI_CONFIG_FILE=str(cli_config or os.devnull))
@@ -183,11 +184,12 @@ def variables_module(where: Path) -> Path:
     return where
 
 
-def check_variables(var_file: Path, where: Path, binary: Path) -> subprocess.CompletedProcess[str]:
-    """`tofu plan` over the variables-only module with `var_file`; the CompletedProcess (not checked)."""
+def check_variables(var_files: list[Path], where: Path, binary: Path) -> subprocess.CompletedProcess[str]:
+    """`tofu plan` over the variables-only module with `var_files` (later ones win); not checked."""
     module = variables_module(where / "module")
     return run([binary, f"-chdir={module}", "plan", "-input=false", "-lock=false", "-no-color",
-                f"-var-file={var_file.resolve()}"], check=False, env=_env(None, where / "data"), timeout=300)
+                *(f"-var-file={f.resolve()}" for f in var_files)],
+               check=False, env=cli_env(None, where / "data"), timeout=300)
 
 
 def configuration_copy(where: Path) -> Path:
@@ -222,7 +224,7 @@ def validate_configuration(env: str, binary: Path, provider_binary: Path, versio
     where = WORK / env
     config = provider_mirror(provider_binary, version, WORK)
     module = configuration_copy(where / "module")
-    env_vars = _env(config, where / "data")
+    env_vars = cli_env(config, where / "data")
     commands = [
         [binary, f"-chdir={module}", "init", "-backend=false", "-input=false", "-no-color"],
         [binary, f"-chdir={module}", "validate", "-no-color", f"-var-file=environments/{env}.tfvars"],
@@ -249,7 +251,7 @@ def validate(envs: list[str], build: bool = True) -> list[Result]:
     except Unavailable as exc:
         provider_binary, version, missing = None, "", str(exc)
     for env in envs:
-        proc = check_variables(tfvars(env), WORK / env / "variables", binary)
+        proc = check_variables([tfvars(env)], WORK / env / "variables", binary)
         results.append(Result(f"{env}: variables", "passed" if proc.returncode == 0 else "failed",
                               "all validation rules hold" if proc.returncode == 0 else proc.stderr.strip()))
         if provider_binary is None:
