@@ -20,14 +20,14 @@ def run_deploy() -> Callable[..., tuple[Outcome, FakeRunner, list[str]]]:
     the runner (its recorded commands) and the report lines."""
 
     def _run(env: str, answers: dict, manifests: list[Manifest] | None = None, *, dry_run: bool = False,
-             **opts: object) -> tuple[Outcome, FakeRunner, list[str]]:
+             crd_apis: set[str] = frozenset(), **opts: object) -> tuple[Outcome, FakeRunner, list[str]]:
         e = envs.get(env)
         docs = small_release() if manifests is None else manifests
         runner = FakeRunner(dict(answers))
         lines: list[str] = []
         options = planning.Options(values=(e.values_file,), **opts)  # type: ignore[arg-type]
         outcome = deploy(e, runner, options, docs, required_secrets(docs, e.namespace, OURS), OURS, CRD_BUNDLE,
-                         dry_run=dry_run, report=lines.append)
+                         crd_apis=crd_apis, dry_run=dry_run, report=lines.append)
         return outcome, runner, lines
 
     return _run

@@ -67,15 +67,19 @@ NO_RELEASE = Result(1, "", "Error: release: not found")
 
 
 def cluster(env: envs.Environment, *, context: str | None = None, secrets: Sequence[str] = (),
-            revisions: Result | list[Result] = NO_RELEASE) -> dict[tuple[str, ...], Result | list[Result]]:
+            revisions: Result | list[Result] = NO_RELEASE, apis: Sequence[str] = ("apps/v1", "batch/v1"),
+            ) -> dict[tuple[str, ...], Result | list[Result]]:
     """Canned answers of a cluster: current context (default: the environment's), Secrets of the
-    release namespace, release history."""
+    release namespace, release history, the API group/versions it serves."""
     ctx = env.kube_context if context is None else context
     return {
         ("kubectl", "config", "current-context"):
             Result(0, f"{ctx}\n") if ctx else Result(1, "", "error: current-context is not set"),
         ("kubectl", "get", "secrets"): Result(0, "".join(f"secret/{s}\n" for s in secrets)),
         ("helm", "history"): revisions,
+        ("kubectl", "get", "--raw", "/apis"): Result(0, json.dumps({"kind": "APIGroupList", "groups": [
+            {"name": g.split("/")[0], "versions": [{"groupVersion": g, "version": g.split("/")[1]}]}
+            for g in apis]})),
     }
 
 

@@ -190,3 +190,8 @@ def test_bad_options_are_refused_naming_the_flag(option, value, flag):
 @pytest.mark.parametrize(("duration", "seconds"), [("90s", 90), ("15m", 900), ("1h30m", 5400)])
 def test_helm_durations_convert_to_seconds(duration, seconds):
     assert planning.seconds(duration) == seconds
+
+
+def test_api_versions_of_the_pinned_crds(crd_files):
+    served = crds.api_versions(crd_files)
+    assert {"kafka.strimzi.io/v1", "dapr.io/v1alpha1", "dapr.io/v2alpha1", "monitoring.coreos.com/v1"} <= served

@@ -27,6 +27,7 @@ def test_recorded_first_install_applies_crds_then_infrastructure_then_the_releas
         "kubectl config current-context",
         "kubectl get secrets",
         "helm history todo-chatbot",
+        "kubectl get",
         "kubectl apply",
         "helm upgrade todo-chatbot",
         "kubectl wait deployment/dapr-sidecar-injector",
@@ -262,4 +263,21 @@ def test_recorded_deploy_of_an_older_chart_version_is_refused(run_deploy):
 def test_recorded_deploy_of_the_same_chart_version_goes_on(run_deploy):
     same = history((1, "deployed"))  # chart todo-chatbot-cloud-0.1.0
     outcome, _, _ = run_deploy("production", answers("production", revisions=same))
+    assert outcome is Outcome.OK
+
+
+def test_recorded_api_the_cluster_does_not_serve_is_refused_naming_it_and_its_users(run_deploy):
+    gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+               "metadata": {"name": "todo-chatbot-public", "labels": {"helm.sh/chart": "app-0.1.0"}}}
+    outcome, runner, report = run_deploy("local", answers("local"), [*small_release(), gateway])
+    assert outcome is Outcome.REFUSED and not runner.mutations()
+    (problem,) = [line for line in report if "API " in line]
+    assert "API gateway.networking.k8s.io/v1: the cluster does not serve it" in problem
+    assert "Gateway/todo-chatbot-public" in problem
+
+
+def test_recorded_apis_of_the_pinned_crds_need_not_be_served_yet(run_deploy):
+    kafka = {"apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka",
+             "metadata": {"name": "todo-chatbot-kafka", "labels": {"helm.sh/chart": "platform-0.1.0"}}}
+    outcome, _, _ = run_deploy("local", answers("local"), [*small_release(), kafka], crd_apis={"kafka.strimzi.io/v1"})
     assert outcome is Outcome.OK

@@ -79,10 +79,10 @@ def _deploy(env: envs.Environment, opts: plan.Options, args: argparse.Namespace)
     configured = set().union(*(strings_in(yaml.safe_load(v.read_text())) for v in (UMBRELLA / "values.yaml",
                                                                                    *opts.values)))
     required = required_secrets(manifests, env.namespace, charts, configured)
-    bundle = crds.crd_bundle(crds.crd_files())
+    files = crds.crd_files()
     try:
-        outcome = deploy(env, ToolRunner(kubeconfig), opts, manifests, required, charts, bundle,
-                         dry_run=args.dry_run)
+        outcome = deploy(env, ToolRunner(kubeconfig), opts, manifests, required, charts, crds.crd_bundle(files),
+                         crd_apis=crds.api_versions(files), dry_run=args.dry_run)
     except ObserveError as exc:
         print(f"todo-cloud deploy: cannot read the cluster, nothing was changed: {exc}", file=sys.stderr)
         return int(Outcome.REFUSED)

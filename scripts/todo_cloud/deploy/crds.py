@@ -12,6 +12,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import yaml
+
 from todo_cloud.deps import CHARTS_DIR
 
 
@@ -55,3 +57,21 @@ def crd_bundle(files: list[CrdFile]) -> str:
     The files are passed as they are (not re-serialised): some hold YAML that PyYAML cannot read back.
     """
     return "".join(f"---\n# Source: {f.source}\n{f.text.strip().removeprefix('---').strip()}\n" for f in files)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML loader that reads the `=` value tag some upstream CRDs carry as a plain string."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+def api_versions(files: list[CrdFile]) -> set[str]:
+    """The group/versions the CRD files serve once applied (e.g. `kafka.strimzi.io/v1`)."""
+    served: set[str] = set()
+    for f in files:
+        for doc in yaml.load_all(f.text, Loader=_Loader):
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                spec = doc["spec"]
+                served |= {f"{spec['group']}/{v['name']}" for v in spec.get("versions", []) if v.get("served", True)}
+    return served

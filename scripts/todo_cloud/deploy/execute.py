@@ -113,6 +113,7 @@ def deploy(
     charts: set[str],
     crd_bundle: str,
     *,
+    crd_apis: set[str] = frozenset(),  # type: ignore[assignment]
     dry_run: bool = False,
     report: Report = print,
 ) -> Outcome:
@@ -120,7 +121,7 @@ def deploy(
     state = observe(runner, env, {r.ref.namespace for r in required})
     meta = yaml.safe_load((opts.chart / "Chart.yaml").read_text()) if (opts.chart / "Chart.yaml").is_file() else {}
     chart = (str(meta.get("name", "")), str(meta.get("version", "")))
-    problems = preflight.check(env, state, manifests, required, charts, chart)
+    problems = preflight.check(env, state, manifests, required, charts, chart, crd_apis)
     if problems:
         report(f"deploy {env.name}: refused, nothing was changed:")
         for p in problems:

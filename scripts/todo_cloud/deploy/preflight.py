@@ -61,6 +61,19 @@ def check_chart_version(env: Environment, state: ClusterState, chart: str, versi
             f"of this tree; a deploy never goes back a chart version (docs/DEPLOYMENT.md 'Rollback by hand')"]
 
 
+def check_apis(manifests: Iterable[Manifest], state: ClusterState, from_crds: set[str]) -> list[str]:
+    """Every API group/version the release uses is served by the cluster or comes with the CRDs that the
+    deploy applies first; anything else (e.g. Gateway API, cert-manager) must be installed beforehand."""
+    missing: dict[str, list[str]] = {}
+    for o in manifests:
+        api = str(o.get("apiVersion", ""))
+        if api and api not in state.api_versions and api not in from_crds:
+            missing.setdefault(api, []).append(f"{o.get('kind')}/{o.get('metadata', {}).get('name')}")
+    return [f"API {api}: the cluster does not serve it and no pinned chart brings its CRDs (used by "
+            f"{', '.join(users[:4])}{', ...' if len(users) > 4 else ''}); install it first, see docs/DEPLOYMENT.md "
+            "'Install order'" for api, users in sorted(missing.items())]
+
+
 def check_secrets(required: Iterable[RequiredSecret], state: ClusterState) -> list[str]:
     """Every Secret the release needs but does not create must exist."""
     return [f"missing Secret {r.ref} (referenced by {', '.join(r.referenced_by)}); create it first, "
@@ -102,14 +115,16 @@ def check(
     required: list[RequiredSecret],
     charts: set[str],
     chart: tuple[str, str] = ("", ""),
+    from_crds: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[str]:
     """All problems, in the order a person would fix them; an empty list means the deploy may go on.
-    `chart` is the (name, version) of the chart being deployed.
+    `chart` is the (name, version) of the chart being deployed, `from_crds` the group/versions that the
+    deploy's CRD phase brings.
 
     With a wrong context nothing else was read from the cluster: release and Secrets are not judged then.
     """
     problems = check_context(env, state)
     if not problems and state.complete:
         problems += [*check_release(env, state), *check_chart_version(env, state, *chart),
-                     *check_secrets(required, state)]
+                     *check_apis(manifests, state, from_crds), *check_secrets(required, state)]
     return problems + check_digests(env, manifests, charts)

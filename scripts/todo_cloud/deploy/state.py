@@ -37,6 +37,7 @@ class ClusterState:
     secrets: frozenset[tuple[str, str]] = frozenset()
     history: tuple[Revision, ...] = ()
     complete: bool = True
+    api_versions: frozenset[str] = frozenset()
 
     @property
     def deployed(self) -> Revision | None:
@@ -102,4 +103,13 @@ def observe(runner: Runner, env: Environment, namespaces: Iterable[str] = ()) ->
             raise ObserveError(f"listing the Secrets of namespace {ns} failed: {got.stderr.strip()}")
         secrets |= {(ns, line.split("/", 1)[-1]) for line in got.stdout.split() if line}
     history = parse_history(runner(history_argv(env)), env.release)
-    return ClusterState(context, frozenset(secrets), history)
+    apis = runner(["kubectl", "get", "--raw", "/apis", "--context", env.kube_context])
+    if not apis.ok:
+        raise ObserveError(f"reading the API groups the cluster serves failed: {apis.stderr.strip()}")
+    return ClusterState(context, frozenset(secrets), history, api_versions=parse_api_groups(apis.stdout))
+
+
+def parse_api_groups(text: str) -> frozenset[str]:
+    """Group/versions of an APIGroupList (`GET /apis`), plus the core `v1`."""
+    groups = json.loads(text or "{}").get("groups", [])
+    return frozenset({"v1", *(v["groupVersion"] for g in groups for v in g.get("versions", []))})
