@@ -157,14 +157,16 @@ def capacity(docs: list[Manifest], namespace: str, nodes: int, cpu_per_node: flo
         entries += _operator_pods(doc)
         for label, pods, usage in entries:
             per_namespace.setdefault(ns, Usage()).add(usage, pods)
-            rows.append({"workload": label, "namespace": ns, "pods": pods, **asdict(usage)})
+            rows.append({"workload": label, "namespace": ns, "pods": pods,
+                         **{f"{k}_per_pod": v for k, v in asdict(usage).items()},
+                         "cpu_requests": usage.cpu_requests * pods, "memory_requests": usage.memory_requests * pods})
     total = Usage()
     for usage in per_namespace.values():
         total.add(usage)
     alloc_cpu, alloc_mem = nodes * cpu_per_node, nodes * memory_per_node
     cpu_headroom = 1 - total.cpu_requests / alloc_cpu if alloc_cpu else 0.0
     mem_headroom = 1 - total.memory_requests / alloc_mem if alloc_mem else 0.0
-    missing = [r["workload"] for r in rows if r["cpu_requests"] == 0 or r["memory_requests"] == 0]
+    missing = [r["workload"] for r in rows if r["pods"] and (r["cpu_requests"] == 0 or r["memory_requests"] == 0)]
     return {
         "nodes": nodes, "allocatable_cpu": alloc_cpu, "allocatable_memory": alloc_mem,
         "namespaces": {ns: asdict(u) for ns, u in sorted(per_namespace.items())},
