@@ -21,12 +21,18 @@ annotations:
 {{- end -}}
 
 {{/*
-Job spec fields of the `helm test` Jobs: one attempt, a deadline.
+Job spec fields of the `helm test` Jobs: one attempt (a failed check fails the test), a deadline, and a
+new pod instead of a failure when the node goes away (eviction, drain, preemption).
 Usage: {{ include "app.testJobSpec" . | nindent 2 }}
 */}}
 {{- define "app.testJobSpec" -}}
 backoffLimit: 0
 activeDeadlineSeconds: 300
+podFailurePolicy:
+  rules:
+    - action: Ignore
+      onPodConditions:
+        - type: DisruptionTarget
 {{- end -}}
 
 {{/*

@@ -21,6 +21,9 @@ def test_test_jobs_are_helm_test_hooks_run_once(app: list[Manifest], job: str) -
     assert doc["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert doc["spec"]["backoffLimit"] == 0
     assert doc["spec"]["activeDeadlineSeconds"] > 0
+    # a pod lost to a node drain is replaced, not counted as a failed test
+    assert doc["spec"]["podFailurePolicy"]["rules"] == [
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]
     assert doc["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == job
 
 
