@@ -5,8 +5,10 @@ Prints one line per check and every failure's output; exit 1 on any."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -47,9 +49,11 @@ def helm_lint_commands(env_names: list[str]) -> list[tuple[str, list]]:
 
 
 def run_checks(checks: list[tuple[str, list]]) -> int:
+    """Run the checks side by side (one per CPU), report them in order."""
     failed = 0
-    for label, cmd in checks:
-        proc = run_command(cmd, check=False, cwd=REPO)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        procs = list(pool.map(lambda check: run_command(check[1], check=False, cwd=REPO), checks))
+    for (label, _), proc in zip(checks, procs, strict=True):
         ok = proc.returncode == 0
         print(f"{'ok  ' if ok else 'FAIL'} {label}")
         if not ok:
