@@ -97,16 +97,34 @@ def as_installed(doc: Manifest, namespace: str) -> Manifest:
 
 
 def write_release_tree(root: Path, releases: Mapping[str, list[Manifest]],
-                       own: Mapping[str, set[tuple[str, str, str, str]]]) -> None:
-    """`<root>/<env>/ours|upstream/<kind>-<name>.yaml` for every object of every environment."""
+                       own: Mapping[str, set[tuple[str, str, str, str]]]) -> dict[str, list[str]]:
+    """`<root>/<env>/ours|upstream/<kind>-<name>.yaml` for the objects of every environment.
+
+    An object identical in several environments is written once, under the first of them (checkov's
+    time grows with the objects); the result maps each written file (`/<env>/<side>/<file>`, as checkov
+    reports it) to every environment it stands for."""
+    seen: dict[str, str] = {}
+    stands_for: dict[str, list[str]] = {}
     for env, docs in releases.items():
         namespace = envs.get(env).namespace if env in envs.names() else "todo-chatbot"
         docs = [as_installed(d, namespace) for d in docs]
         keys = own.get(env, set())
-        mine = [d for d in docs if object_key(d) in keys or object_key(_without_namespace(d)) in keys]
-        theirs = [d for d in docs if d not in mine]
-        write_manifests(mine, root / env / "ours", f"{env}: rendered by our charts")
-        write_manifests(theirs, root / env / "upstream", f"{env}: rendered by upstream charts")
+        for side, header in (("ours", "rendered by our charts"), ("upstream", "rendered by upstream charts")):
+            wanted = [d for d in docs if (object_key(d) in keys or object_key(_without_namespace(d)) in keys)
+                      == (side == "ours")]
+            fresh = []
+            for doc in wanted:
+                content = side + json.dumps(doc, sort_keys=True, default=str)
+                if content in seen:
+                    stands_for[seen[content]].append(env)
+                else:
+                    fresh.append((content, doc))
+            written = write_manifests([d for _, d in fresh], root / env / side, f"{env}: {header}")
+            for (content, _), path in zip(fresh, written, strict=True):
+                rel = "/" + path.relative_to(root).as_posix()
+                seen[content] = rel
+                stands_for[rel] = [env]
+    return stands_for
 
 
 def _without_namespace(doc: Manifest) -> Manifest:
@@ -166,23 +184,28 @@ def _where(target_name: str, file_path: str, resource: str) -> str:
     return f"{target_name}{file_path}: {resource}"
 
 
-def evaluate(reports: list[dict[str, Any]], target_name: str, skip_list: list[Skip], result: PolicyResult) -> None:
-    """Fold one target's checkov reports into `result`, applying the upstream skips and the
-    production-only scope."""
+def evaluate(reports: list[dict[str, Any]], target_name: str, skip_list: list[Skip], result: PolicyResult,
+             stands_for: Mapping[str, list[str]] | None = None) -> None:
+    """Fold one target's checkov reports into `result`: a finding on a manifest counts for every
+    environment the file stands for, then the production-only scope and the upstream skips apply."""
     upstream = {s.check: s.reason for s in skip_list if s.scope == "upstream"}
     for report in reports:
         result.passed[target_name] = result.passed.get(target_name, 0) + report.get("summary", {}).get("passed", 0)
         for failed in report["results"].get("failed_checks", []):
             check, path = failed["check_id"], failed.get("file_path", "")
-            parts = Path(path.lstrip("/")).parts
-            env = parts[0] if parts else ""
-            if check in PRODUCTION_ONLY and target_name == "manifests" and env != PRODUCTION_ONLY[check]:
+            resource, name = failed.get("resource", "?"), failed.get("check_name", "")
+            if target_name != "manifests":
+                result.findings.append(Finding(GATE, _where(target_name, path, resource), check, name))
                 continue
-            if check in upstream and target_name == "manifests" and "upstream" in parts[:2]:
-                result.skipped[check] = result.skipped.get(check, 0) + 1
-                continue
-            result.findings.append(Finding(GATE, _where(target_name, path, failed.get("resource", "?")),
-                                           check, failed.get("check_name", "")))
+            _, first_env, side, *rest = path.split("/")
+            for env in (stands_for or {}).get(path, [first_env]):
+                if check in PRODUCTION_ONLY and env != PRODUCTION_ONLY[check]:
+                    continue
+                if check in upstream and side == "upstream":
+                    result.skipped[check] = result.skipped.get(check, 0) + 1
+                    continue
+                where = _where(target_name, "/".join(["", env, side, *rest]), resource)
+                result.findings.append(Finding(GATE, where, check, name))
 
 
 def targets(manifests: Path | None) -> dict[str, tuple[Path, str]]:
@@ -206,8 +229,7 @@ def run_policy(releases: Mapping[str, list[Manifest]], own: Mapping[str, set[tup
     tmp = Path(tempfile.mkdtemp(prefix="todo-policy-"))
     try:
         manifests = tmp / "manifests" if releases else None
-        if manifests is not None:
-            write_release_tree(manifests, releases, own)
+        stands_for = write_release_tree(manifests, releases, own) if manifests is not None else {}
         todo = targets(manifests)
         if not include_repo_targets:
             todo = {k: v for k, v in todo.items() if k == "manifests"}
@@ -217,7 +239,7 @@ def run_policy(releases: Mapping[str, list[Manifest]], own: Mapping[str, set[tup
         with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
             futures = {name: pool.submit(_run_checkov, folder, fw, everywhere) for name, (folder, fw) in todo.items()}
             for name, future in futures.items():
-                evaluate(future.result(), name, skip_list, result)
+                evaluate(future.result(), name, skip_list, result, stands_for)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
