@@ -36,10 +36,11 @@ UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 
 
-def _merge(base: dict, top: Mapping) -> dict:
+def deep_merge(base: dict, top: Mapping) -> dict:
+    """`top` merged into `base` as Helm merges values files (maps deeply, everything else replaced)."""
     out = dict(base)
     for k, v in top.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -52,7 +53,8 @@ def _dig(values: Mapping, path: tuple[str, ...]) -> Any:
     return node
 
 
-def _bytes(size: str) -> float:
+def size_in_bytes(size: str) -> float:
+    """Bytes of a Kubernetes quantity or a Prometheus size (50Gi, 40GB)."""
     m = re.match(r"^(\d*\.?\d+)(K|M|G|T|P|E)?(i?)B?$", size)
     if not m:
         raise ValueError(size)
@@ -72,7 +74,7 @@ def check_values(values: Mapping, source: str) -> None:
     if volume:
         if not size:
             raise ObservabilityError(f"{source}: {'.'.join(CHECKS_SIZE)}: needed below the volume size {volume}")
-        if _bytes(size) >= 0.95 * _bytes(str(volume)):
+        if size_in_bytes(size) >= 0.95 * size_in_bytes(str(volume)):
             raise ObservabilityError(f"{source}: {'.'.join(CHECKS_SIZE)}: {size} does not stay below 95% of the "
                                      f"volume ({'.'.join(VOLUME)} = {volume})")
 
@@ -84,5 +86,5 @@ def check_environments(defaults: Path = UMBRELLA / "values.yaml") -> None:
     check_values(base, str(defaults.relative_to(REPO)))
     for name in envs.names():
         file = envs.get(name).values_file
-        merged = _merge(base, yaml.safe_load(file.read_text()) or {})
+        merged = deep_merge(base, yaml.safe_load(file.read_text()) or {})
         check_values(merged, str(file.relative_to(REPO)))

@@ -13,7 +13,7 @@ from todo_cloud.observability import ObservabilityError, retention
 from todo_cloud.paths import UMBRELLA
 
 DEFAULTS = yaml.safe_load((UMBRELLA / "values.yaml").read_text())
-PRODUCTION = retention._merge(DEFAULTS, yaml.safe_load(envs.get("production").values_file.read_text()))
+PRODUCTION = retention.deep_merge(DEFAULTS, yaml.safe_load(envs.get("production").values_file.read_text()))
 
 
 def with_value(path: tuple[str, ...], value: object) -> dict:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from todo_cloud import envs
-from todo_cloud.observability.retention import _bytes
+from todo_cloud.observability.retention import size_in_bytes
 from todo_cloud.paths import UMBRELLA, VALUES
 from todo_cloud.render import Manifest, find, get
 
@@ -49,7 +49,7 @@ def test_prometheus_replicas_retention_and_volume_follow_the_environment(prometh
         return
     claim = prometheus["storage"]["volumeClaimTemplate"]["spec"]
     assert claim["resources"]["requests"]["storage"] == volume
-    assert _bytes(prometheus["retentionSize"]) < 0.95 * _bytes(volume)
+    assert size_in_bytes(prometheus["retentionSize"]) < 0.95 * size_in_bytes(volume)
 
 
 @pytest.mark.parametrize("kind", ["serviceMonitor", "podMonitor", "rule"])
