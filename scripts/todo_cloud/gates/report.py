@@ -59,13 +59,37 @@ def _image_references(doc: Manifest) -> list[str]:
     return images
 
 
+IMAGE_REF = re.compile(r"^[a-z0-9][\w.\-/:@]*(:[\w.\-]+|@sha256:[0-9a-f]{64})$")
+
+
+def _operand_images(doc: Manifest) -> list[tuple[str, str]]:
+    """(image, env var) of the images operators and injectors start from their `*_IMAGE(S)` settings
+    (the Dapr sidecar, Strimzi's Kafka and operator images): they must be mirrored too."""
+    found = []
+    for c in containers(doc):
+        for var in c.get("env") or []:
+            if not re.search(r"IMAGES?$", str(var.get("name", ""))) or not isinstance(var.get("value"), str):
+                continue
+            for entry in var["value"].split():
+                ref = entry.split("=", 1)[-1]
+                if IMAGE_REF.match(ref):
+                    found.append((ref, var["name"]))
+    return found
+
+
 def image_inventory(docs: list[Manifest]) -> list[dict[str, Any]]:
-    """Every image the release names, with tag, digest and the objects using it."""
-    used: dict[str, list[str]] = {}
+    """Every image the release runs or has operators run, with tag, digest and who uses it."""
+    used: dict[str, set[str]] = {}
+    operand: set[str] = set()
     for doc in docs:
+        owner = f"{doc['kind']}/{doc['metadata']['name']}"
         for image in _image_references(doc):
-            used.setdefault(image, []).append(f"{doc['kind']}/{doc['metadata']['name']}")
-    return [{**split_image(image), "used_by": sorted(set(objs))} for image, objs in sorted(used.items())]
+            used.setdefault(image, set()).add(owner)
+        for image, var in _operand_images(doc):
+            used.setdefault(image, set()).add(f"{owner} (env {var})")
+            operand.add(image)
+    return [{**split_image(image), "used_by": sorted(objs), "started_by_operator": image in operand
+             and not any("(env " not in o for o in objs)} for image, objs in sorted(used.items())]
 
 
 # --- capacity -------------------------------------------------------------------------------------------
@@ -254,9 +278,11 @@ def _gi(b: float) -> str:
 
 def render_table(r: Report) -> str:
     """The report as readable text."""
-    out = [f"== images of {r.env} ({len(r.images)})", f"{'repository':60s} {'tag':22s} digest"]
+    out = [f"== images of {r.env} ({len(r.images)}; * started by an operator or injector)",
+           f"{'repository':60s} {'tag':22s} digest"]
     for i in r.images:
-        out.append(f"{i['repository']:60s} {i['tag'] or '-':22s} {i['digest'] or '-'}")
+        mark = "*" if i.get("started_by_operator") else " "
+        out.append(f"{i['repository']:59s}{mark} {i['tag'] or '-':22s} {i['digest'] or '-'}")
     c, pool = r.capacity, r.node_pool
     out += ["", f"== capacity of {r.env} at minimum replicas: {pool['nodes']} x {pool['node_size']} "
             f"({pool['source']}), allocatable {c['allocatable_cpu']:.2f} CPU / {_gi(c['allocatable_memory'])}",
