@@ -97,6 +97,11 @@ class TestCapacity:
         assert cap["memory_headroom"] == pytest.approx(1 - 1 / 1.2, abs=1e-3)
         assert cap["fits_with_headroom"] is False
 
+    def test_a_dapr_sidecar_without_request_annotations_is_listed(self) -> None:
+        dapr = deployment("api", annotations={"dapr.io/enabled": "true", "dapr.io/app-id": "api"})
+        assert report.capacity([dapr], "todo-chatbot", 1, 2.0, GI)["workloads_without_requests"] == [
+            "Deployment/api (its Dapr sidecar)"]
+
     def test_workloads_without_requests_are_listed(self) -> None:
         bare = deployment("bare", resources={})
         assert report.capacity([bare], "todo-chatbot", 1, 2.0, GI)["workloads_without_requests"] == [

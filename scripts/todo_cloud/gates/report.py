@@ -191,6 +191,11 @@ def capacity(docs: list[Manifest], namespace: str, nodes: int, cpu_per_node: flo
     cpu_headroom = 1 - total.cpu_requests / alloc_cpu if alloc_cpu else 0.0
     mem_headroom = 1 - total.memory_requests / alloc_mem if alloc_mem else 0.0
     missing = [r["workload"] for r in rows if r["pods"] and (r["cpu_requests"] == 0 or r["memory_requests"] == 0)]
+    for doc in docs:
+        ann = (((doc.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
+        if str(ann.get("dapr.io/enabled", "")).lower() == "true" and not (
+                ann.get("dapr.io/sidecar-cpu-request") and ann.get("dapr.io/sidecar-memory-request")):
+            missing.append(f"{doc['kind']}/{doc['metadata']['name']} (its Dapr sidecar)")
     return {
         "nodes": nodes, "allocatable_cpu": alloc_cpu, "allocatable_memory": alloc_mem,
         "namespaces": {ns: asdict(u) for ns, u in sorted(per_namespace.items())},
