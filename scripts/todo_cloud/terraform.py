@@ -103,6 +103,7 @@ def build_main_module(name: str) -> Path:
         detail = exc.stdout.strip() or exc.stderr.strip()
         with contextlib.suppress(ValueError):
             detail = json.loads(exc.stdout).get("Error", detail)
+        detail = " ".join(detail.split())
         raise Unavailable(f"{name} {pin['version']} cannot be downloaded from the Go module proxy: {detail}") from exc
     out = tools.go_tool_dir(name)
     src = out.with_name(out.name + ".src")
@@ -115,7 +116,8 @@ def build_main_module(name: str) -> Path:
     part.mkdir(parents=True)
     binary = pin.get("binary", name)
     try:
-        run([go, "build", "-trimpath", "-o", part / binary, pin.get("package", ".")], env=env, cwd=src, timeout=1800)
+        run([go, "build", "-trimpath", "-ldflags", pin.get("ldflags", ""), "-o", part / binary,
+             pin.get("package", ".")], env=env, cwd=src, timeout=3600)
     except CommandError as exc:
         raise Unavailable(f"{name} {pin['version']}: go build failed: {exc.stderr.strip()[-400:]}") from exc
     finally:
@@ -125,12 +127,28 @@ def build_main_module(name: str) -> Path:
     return tools.go_tool(name)
 
 
+def _failure_note(name: str) -> Path:
+    """Where the reason of the last failed build of `name` is kept (so a later skip can say it)."""
+    out = tools.go_tool_dir(name)
+    return out.with_name(out.name + ".unavailable")
+
+
 def _built(name: str, build: bool) -> Path:
+    note = _failure_note(name)
     if build:
-        return build_main_module(name)
+        try:
+            path = build_main_module(name)
+        except Unavailable as exc:
+            note.parent.mkdir(parents=True, exist_ok=True)
+            note.write_text(str(exc))
+            raise
+        note.unlink(missing_ok=True)
+        return path
     try:
         return tools.go_tool(name)
     except tools.ToolError as exc:
+        if note.is_file():
+            raise Unavailable(note.read_text()) from exc
         pin = _pin(name)
         raise Unavailable(
             f"{name} {pin['version']} is not built: run `make tf-validate` (builds {pin['module']}@{pin['version']} "
@@ -207,7 +225,7 @@ def provider_mirror(binary: Path, version: str, where: Path) -> Path:
     for host in REGISTRY_HOSTS:
         target = mirror / host / PROVIDER_SOURCE / version / "linux_amd64"
         target.mkdir(parents=True)
-        shutil.copy2(binary, target / f"terraform-provider-digitalocean_v{version}")
+        (target / f"terraform-provider-digitalocean_v{version}").symlink_to(binary.resolve())
         include.append(f'"{host}/{PROVIDER_SOURCE}"')
     config = where / "tofurc"
     config.write_text(
@@ -222,7 +240,7 @@ def provider_mirror(binary: Path, version: str, where: Path) -> Path:
 def validate_configuration(env: str, binary: Path, provider_binary: Path, version: str) -> Result:
     """`tofu init -backend=false` and `tofu validate` for one environment, in a copy of terraform/."""
     where = WORK / env
-    config = provider_mirror(provider_binary, version, WORK)
+    config = provider_mirror(provider_binary, version, where)
     module = configuration_copy(where / "module")
     env_vars = cli_env(config, where / "data")
     commands = [
@@ -273,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         status = 0
         for name in (TOFU, PROVIDER):
             try:
-                print(f"{name}: {build_main_module(name)}")
+                print(f"{name}: {_built(name, build=True)}")
             except Unavailable as exc:
                 print(f"{name}: unavailable: {exc}", file=sys.stderr)
                 status = 1

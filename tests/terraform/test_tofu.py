@@ -59,7 +59,7 @@ def test_init_without_a_state_bucket_names_the_bucket(tofu: Path, tmp_path: Path
                 "-backend-config=environments/production.s3.tfbackend"],
                check=False, env=terraform.cli_env(None, tmp_path / "data"), timeout=300)
     assert proc.returncode != 0
-    assert '"bucket" is required' in " ".join(proc.stderr.split())
+    assert 'The "bucket" attribute value must not be empty' in " ".join(proc.stderr.split())
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
