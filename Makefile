@@ -79,7 +79,7 @@ sim-down: bootstrap ## stop the simulated cluster
 tf-validate: bootstrap ## terraform init -backend=false && validate for staging and production
 	@$(PY) -m todo_cloud.terraform validate
 
-bench: bootstrap deps ## wall times: bootstrap when done, render per environment, the offline suite
+bench: bootstrap deps ## wall times against targets: bootstrap when done, render per env, the gates, the suite
 	@$(PY) -m todo_cloud.bench
 
 lock: ## re-freeze requirements.lock and tools/checkov.lock from the top-level pins
