@@ -32,7 +32,7 @@ from todo_cloud import envs, versions
 from todo_cloud.gates import Finding, kubeschema, object_key
 from todo_cloud.paths import CACHE, REPO, TERRAFORM, TOOLS
 from todo_cloud.render import Manifest, write_manifests
-from todo_cloud.run import run
+from todo_cloud.run import CommandError, run
 from todo_cloud.tools import ToolError
 
 GATE = "checkov"
@@ -174,7 +174,7 @@ def _checkov(target: Path, framework: str, everywhere: Sequence[str]) -> list[di
     env = dict(os.environ, BC_SKIP_MAPPING="TRUE", LOG_LEVEL="ERROR")
     proc = run(cmd, check=False, cwd=REPO, env=env, timeout=600)
     if proc.returncode not in (0, 1) or not proc.stdout.strip():
-        raise RuntimeError(f"checkov failed on {target} (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        raise CommandError([str(c) for c in cmd], proc.returncode or 1, proc.stdout, proc.stderr[-4000:])
     data = json.loads(proc.stdout)
     reports = data if isinstance(data, list) else [data]
     return [r for r in reports if isinstance(r, dict) and "results" in r]
