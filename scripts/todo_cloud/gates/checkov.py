@@ -29,8 +29,9 @@ from typing import Any
 from filelock import FileLock
 
 from todo_cloud import envs, versions
+from todo_cloud.bootstrap import CHECKOV_VENV
 from todo_cloud.gates import Finding, kubeschema, object_key
-from todo_cloud.paths import CACHE, REPO, TERRAFORM, TOOLS
+from todo_cloud.paths import CACHE, REPO, TERRAFORM
 from todo_cloud.render import Manifest, write_manifests
 from todo_cloud.run import CommandError, run
 from todo_cloud.tools import ToolError
@@ -44,7 +45,7 @@ SKIP_LINE = re.compile(r"^\s*-\s*(?P<id>CKV\w+)\s*#\s*(?P<scope>everywhere|upstr
 
 
 def checkov_binary() -> Path:
-    binary = TOOLS / "venvs" / "checkov" / "bin" / "checkov"
+    binary = CHECKOV_VENV / "bin" / "checkov"
     if not binary.is_file():
         raise ToolError(f"checkov is not installed at {binary}: run `make bootstrap`")
     return binary
