@@ -159,3 +159,16 @@ def test_production_images_are_pinned_by_digest(environments_policy) -> None:  #
 def test_terraform_and_workflows_pass(environments_policy) -> None:  # type: ignore[no-untyped-def]
     repo = [f for f in environments_policy.findings if not f.where.startswith("manifests/")]
     assert repo == [], _show(repo)
+
+
+def test_an_object_identical_across_environments_is_written_once_and_stands_for_each(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    same, differs = deployment("same"), deployment("differs")
+    bigger = copy.deepcopy(differs)
+    bigger["spec"]["replicas"] = 3
+    stands_for = checkov.write_release_tree(
+        tmp_path, {"staging": [same, differs], "production": [copy.deepcopy(same), bigger]},
+        {"staging": {object_key(same)}, "production": {object_key(same)}})
+    assert stands_for == {"/staging/ours/deployment-same.yaml": ["staging", "production"],
+                          "/staging/upstream/deployment-differs.yaml": ["staging"],
+                          "/production/upstream/deployment-differs.yaml": ["production"]}
+    assert not (tmp_path / "production" / "ours" / "deployment-same.yaml").exists()
