@@ -68,6 +68,17 @@ output "loki_bucket" {
   value       = digitalocean_spaces_bucket.loki.name
 }
 
+output "loki_spaces_access_key" {
+  description = "Access key ID of Loki's Spaces key (read and write on the Loki bucket only)."
+  value       = digitalocean_spaces_key.loki.access_key
+}
+
+output "loki_spaces_secret_key" {
+  description = "Secret of Loki's Spaces key; goes into the Secret Loki reads its S3 credentials from."
+  sensitive   = true
+  value       = digitalocean_spaces_key.loki.secret_key
+}
+
 output "backups_bucket" {
   description = "Name of the Spaces bucket for backups."
   value       = digitalocean_spaces_bucket.backups.name

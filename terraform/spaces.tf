@@ -30,3 +30,13 @@ resource "digitalocean_spaces_bucket" "backups" {
     }
   }
 }
+
+# Loki's own Spaces key, limited to its bucket (read and write), so Loki never holds the team-wide key.
+resource "digitalocean_spaces_key" "loki" {
+  name = "${var.cluster_name}-loki"
+
+  grant {
+    bucket     = digitalocean_spaces_bucket.loki.name
+    permission = "readwrite"
+  }
+}

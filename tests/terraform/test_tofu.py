@@ -80,3 +80,10 @@ def test_validate_reports_a_missing_cli_as_skipped_with_the_reason(monkeypatch: 
     results = terraform.validate(ENVIRONMENTS, build=False)
     assert {(r.status, r.detail) for r in results} == {("skipped", "tofu v0 is not built: reason")}
     assert len(results) == 2 * len(ENVIRONMENTS)
+
+
+def test_configuration_is_formatted(tofu: Path, tmp_path: Path) -> None:
+    proc = run([tofu, "fmt", "-check", "-recursive", "-diff", "-no-color", terraform.TERRAFORM,
+                Path(__file__).parent / "checkov_cases"],
+               check=False, env=terraform.cli_env(None, tmp_path / "data"), timeout=120)
+    assert proc.returncode == 0, f"run `tofu fmt -recursive terraform`:\n{proc.stdout}{proc.stderr}"
