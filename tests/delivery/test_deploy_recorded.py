@@ -281,3 +281,12 @@ def test_recorded_apis_of_the_pinned_crds_need_not_be_served_yet(run_deploy):
              "metadata": {"name": "todo-chatbot-kafka", "labels": {"helm.sh/chart": "platform-0.1.0"}}}
     outcome, _, _ = run_deploy("local", answers("local"), [*small_release(), kafka], crd_apis={"kafka.strimzi.io/v1"})
     assert outcome is Outcome.OK
+
+
+def test_recorded_failed_first_install_phase_is_uninstalled_by_helm_and_stops(run_deploy):
+    canned = answers("local")
+    canned[("helm", "upgrade")] = Result(1, "", "Error: release todo-chatbot failed, and has been uninstalled")
+    outcome, runner, report = run_deploy("local", canned)
+    assert outcome is Outcome.FAILED
+    assert runner.heads()[-1] == "helm upgrade todo-chatbot" and runner.heads().count("helm upgrade todo-chatbot") == 1
+    assert "the first-install phase failed; Helm uninstalled it" in report[-1]

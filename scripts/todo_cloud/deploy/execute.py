@@ -71,6 +71,9 @@ def execute(plan: planning.Plan, runner: Runner, report: Report = print) -> Outc
             return rollback(plan, runner, report)
         if step.phase == "release":
             report(f"deploy {plan.env.name}: the upgrade failed; Helm rolled it back (--rollback-on-failure)")
+        elif step.argv[:2] == ("helm", "upgrade"):
+            report(f"deploy {plan.env.name}: the first-install phase failed; Helm uninstalled it "
+                   "(--rollback-on-failure), the cluster keeps only the CRDs")
         else:
             report(f"deploy {plan.env.name}: stopped in phase {step.phase}; the release itself was not upgraded")
         return Outcome.FAILED
