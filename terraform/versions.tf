@@ -2,7 +2,7 @@
 #
 # Cross-variable validation (node_max_count refers to node_min_count, database_firewall_rules to
 # database_enabled) needs Terraform >= 1.9 or OpenTofu >= 1.9; `make tf-validate` runs the OpenTofu
-# pinned in versions.toml ([go_tools.tofu]).
+# pinned in versions.toml ([go_builds.tofu]).
 terraform {
   required_version = ">= 1.9.0"
 

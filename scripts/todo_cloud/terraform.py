@@ -12,10 +12,11 @@ Usage: python -m todo_cloud.terraform validate [--env staging] [--no-build]
    needs the provider binary and is reported as skipped, with the reason, when it cannot be had.
 Copies keep terraform/ free of .terraform/ and of a lock file holding hashes of a locally built provider.
 
-Both binaries are pinned in versions.toml [go_tools.tofu] and [go_tools.terraform-provider-digitalocean].
-Neither builds with `go install module@version` (their go.mod files carry replace directives), so they are
-built as the main module from the module proxy's source (`build = "main-module"`): `go mod download`, then
-`go build` of `package` in a copy of the module, into the same cache folder `tools.go_tool` looks in.
+Both binaries are pinned in versions.toml [go_builds.tofu] and [go_builds.terraform-provider-digitalocean].
+Neither builds with `go install module@version` (their go.mod files carry replace directives), which is
+all [go_tools] (`make tools-go`, the bootstrap) can do; so they are built here as the main module from the
+module proxy's source: `go mod download`, then `go build` of `package` in a copy of the module, into the
+user cache's go-bin folder next to the [go_tools] builds.
 `TODO_CLOUD_DO_PROVIDER=<path to a provider binary>` serves a provider built elsewhere instead.
 """
 
@@ -32,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from todo_cloud import tools, versions
-from todo_cloud.paths import CACHE, TERRAFORM
+from todo_cloud import versions
+from todo_cloud.paths import CACHE, TERRAFORM, user_cache
 from todo_cloud.run import CommandError, run
 
 ENVIRONMENTS_DIR = TERRAFORM / "environments"
@@ -74,11 +75,25 @@ def tfvars(env: str) -> Path:
 # --- building the pinned Go tools -----------------------------------------------------------------------
 
 
-def _pin(name: str) -> dict:
-    pins = versions.load().get("go_tools", {})
+def _pin(name: str) -> dict[str, Any]:
+    pins = versions.load().get("go_builds", {})
     if name not in pins:
-        raise Unavailable(f"versions.toml has no [go_tools.{name}] table")
+        raise Unavailable(f"versions.toml has no [go_builds.{name}] table")
     return pins[name]
+
+
+def build_dir(name: str) -> Path:
+    """Cache folder of one pinned build (shared by every clone on the machine)."""
+    pin = _pin(name)
+    return user_cache() / "go-bin" / f"{name}-{pin['version']}"
+
+
+def built(name: str) -> Path:
+    """Path of a pinned build; raises Unavailable naming it when it is absent."""
+    binary = build_dir(name) / _pin(name).get("binary", name)
+    if not binary.is_file():
+        raise Unavailable(f"{name} {_pin(name)['version']} is not built")
+    return binary
 
 
 def build_main_module(name: str) -> Path:
@@ -87,10 +102,8 @@ def build_main_module(name: str) -> Path:
     `go install module@version` refuses modules whose go.mod has replace directives; building inside a
     copy of the downloaded module makes it the main module, so its replace directives apply.
     """
-    try:
-        return tools.go_tool(name)
-    except tools.ToolError:
-        pass
+    with contextlib.suppress(Unavailable):
+        return built(name)
     pin = _pin(name)
     go = shutil.which("go")
     if not go:
@@ -105,7 +118,7 @@ def build_main_module(name: str) -> Path:
             detail = json.loads(exc.stdout).get("Error", detail)
         detail = " ".join(detail.split())
         raise Unavailable(f"{name} {pin['version']} cannot be downloaded from the Go module proxy: {detail}") from exc
-    out = tools.go_tool_dir(name)
+    out = build_dir(name)
     src = out.with_name(out.name + ".src")
     shutil.rmtree(src, ignore_errors=True)
     shutil.copytree(info["Dir"], src)
@@ -124,12 +137,12 @@ def build_main_module(name: str) -> Path:
         shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
     part.rename(out)
-    return tools.go_tool(name)
+    return built(name)
 
 
 def _failure_note(name: str) -> Path:
     """Where the reason of the last failed build of `name` is kept (so a later skip can say it)."""
-    out = tools.go_tool_dir(name)
+    out = build_dir(name)
     return out.with_name(out.name + ".unavailable")
 
 
@@ -145,8 +158,8 @@ def _built(name: str, build: bool) -> Path:
         note.unlink(missing_ok=True)
         return path
     try:
-        return tools.go_tool(name)
-    except tools.ToolError as exc:
+        return built(name)
+    except Unavailable as exc:
         if note.is_file():
             raise Unavailable(note.read_text()) from exc
         pin = _pin(name)

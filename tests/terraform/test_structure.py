@@ -155,7 +155,7 @@ def test_terraform_and_provider_versions_are_pinned(tf_files: dict[str, Any]) ->
     assert block["required_version"] == ">= 1.9.0"
     provider = block["required_providers"][0]["digitalocean"]
     assert provider["source"] == "digitalocean/digitalocean"
-    served = versions.load()["go_tools"]["terraform-provider-digitalocean"]["provider_version"]
+    served = versions.load()["go_builds"]["terraform-provider-digitalocean"]["provider_version"]
     assert provider["version"] == "~> " + ".".join(served.split(".")[:2])
 
 
