@@ -87,3 +87,21 @@ def test_configuration_is_formatted(tofu: Path, tmp_path: Path) -> None:
                 Path(__file__).parent / "checkov_cases"],
                check=False, env=terraform.cli_env(None, tmp_path / "data"), timeout=120)
     assert proc.returncode == 0, f"run `tofu fmt -recursive terraform`:\n{proc.stdout}{proc.stderr}"
+
+
+def test_provider_override_must_name_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(terraform.PROVIDER_ENV, str(tmp_path / "absent"))
+    with pytest.raises(terraform.Unavailable, match=f"{terraform.PROVIDER_ENV}=.*absent is not a file"):
+        terraform.provider()
+
+
+def test_provider_is_served_from_a_local_mirror_only(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform-provider-digitalocean"
+    binary.write_text("")
+    config = terraform.provider_mirror(binary, "2.99.1", tmp_path / "work").read_text()
+    mirror = tmp_path / "work" / "providers"
+    assert f'path    = "{mirror}"' in config
+    assert "direct" not in config and "network_mirror" not in config
+    for host in terraform.REGISTRY_HOSTS:
+        served = mirror / host / "digitalocean/digitalocean/2.99.1/linux_amd64/terraform-provider-digitalocean_v2.99.1"
+        assert served.resolve() == binary.resolve()
