@@ -97,7 +97,7 @@ def built(name: str) -> Path:
 
 
 def build_main_module(name: str) -> Path:
-    """Build a `build = "main-module"` Go tool from the module proxy's source (idempotent); its path.
+    """Build one [go_builds] tool from the module proxy's source (idempotent); its path.
 
     `go install module@version` refuses modules whose go.mod has replace directives; building inside a
     copy of the downloaded module makes it the main module, so its replace directives apply.
@@ -133,6 +133,8 @@ def build_main_module(name: str) -> Path:
              pin.get("package", ".")], env=env, cwd=src, timeout=3600)
     except CommandError as exc:
         raise Unavailable(f"{name} {pin['version']}: go build failed: {exc.stderr.strip()[-400:]}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise Unavailable(f"{name} {pin['version']}: go build took longer than {exc.timeout:.0f} s") from exc
     finally:
         shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
