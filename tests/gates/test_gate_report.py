@@ -147,7 +147,8 @@ def test_the_report_command_prints_json_with_every_section(upstream_charts, caps
     del upstream_charts
     assert main(["report", "--env", "production", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"env", "images", "node_pool", "capacity", "cost"}
+    assert set(data) == {"env", "images", "node_pool", "capacity", "cost", "goal"}
+    assert {"cpu_headroom", "memory_headroom", "fits_with_headroom"} <= set(data["goal"])
     assert all({"repository", "tag", "digest"} <= set(i) for i in data["images"])
     assert data["node_pool"] == {**report.node_pool("production")}
 
@@ -160,5 +161,5 @@ def test_the_report_command_prints_json_with_every_section(upstream_charts, caps
 def test_production_fits_three_small_nodes_with_twenty_percent_headroom(upstream_charts) -> None:  # type: ignore[no-untyped-def]
     del upstream_charts
     result = report.build("production", render_environment("production"))
-    assert result.node_pool["nodes"] == 3 and result.node_pool["node_size"] == "s-2vcpu-4gb"
-    assert result.capacity["fits_with_headroom"], asdict(result)["capacity"]["total"]
+    assert (result.goal["nodes"], result.goal["node_size"]) == (3, "s-2vcpu-4gb")
+    assert result.goal["fits_with_headroom"], (result.goal, asdict(result)["capacity"]["total"])

@@ -23,6 +23,8 @@ from todo_cloud.paths import CONFIG, TERRAFORM
 from todo_cloud.render import Manifest
 
 HEADROOM_GOAL = 0.20
+# The production goal: the release at minimum replicas fits this pool with HEADROOM_GOAL to spare.
+GOAL_POOL = {"nodes": 3, "node_size": "s-2vcpu-4gb"}
 _SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
            "m": Decimal("0.001"), "": 1}
 
@@ -269,12 +271,23 @@ class Report:
     node_pool: dict[str, Any] = field(default_factory=dict)
     capacity: dict[str, Any] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=dict)
+    goal: dict[str, Any] = field(default_factory=dict)
+
+
+def production_goal(docs: list[Manifest], namespace: str) -> dict[str, Any]:
+    """Headroom of the release on the goal pool (3 x s-2vcpu-4gb), whatever the tfvars say."""
+    size = prices()["node_sizes"][GOAL_POOL["node_size"]]
+    cap = capacity(docs, namespace, GOAL_POOL["nodes"], quantity(size["allocatable_cpu"]),
+                   quantity(size["allocatable_memory"]))
+    return {**GOAL_POOL, "cpu_headroom": cap["cpu_headroom"], "memory_headroom": cap["memory_headroom"],
+            "headroom_goal": HEADROOM_GOAL, "fits_with_headroom": cap["fits_with_headroom"]}
 
 
 def build(env: str, docs: list[Manifest], namespace: str = "todo-chatbot") -> Report:
     pool = node_pool(env)
+    goal = production_goal(docs, namespace) if env == "production" else {}
     return Report(env, image_inventory(docs), pool,
-                  capacity(docs, namespace, pool["nodes"], pool["cpu"], pool["memory"]), monthly_cost(env))
+                  capacity(docs, namespace, pool["nodes"], pool["cpu"], pool["memory"]), monthly_cost(env), goal)
 
 
 def _gi(b: float) -> str:
@@ -301,6 +314,11 @@ def render_table(r: Report) -> str:
     verdict = "fits" if c["fits_with_headroom"] else "does NOT fit"
     out.append(f"headroom: CPU {c['cpu_headroom']:.0%}, memory {c['memory_headroom']:.0%} -> {verdict} with the "
                f">= {c['headroom_goal']:.0%} goal on {pool['nodes']} x {pool['node_size']}")
+    if r.goal:
+        g = r.goal
+        out.append(f"production goal, {g['nodes']} x {g['node_size']} at minimum replicas: CPU headroom "
+                   f"{g['cpu_headroom']:.0%}, memory {g['memory_headroom']:.0%} -> "
+                   f"{'met' if g['fits_with_headroom'] else 'NOT met'} (>= {g['headroom_goal']:.0%})")
     if c["workloads_without_requests"]:
         out.append(f"without CPU or memory requests (counted as 0): {', '.join(c['workloads_without_requests'])}")
     cost = r.cost
