@@ -63,7 +63,7 @@ def yamale_findings(data_file: Path, schema_file: Path) -> list[Finding]:
     try:
         schema = yamale.make_schema(str(schema_file), parser="PyYAML")
         data = yamale.make_data(str(data_file), parser="PyYAML")
-        if data == [(None, str(data_file))]:
+        if data == [(None, str(data_file))]:  # a file of comments only (values/local.yaml) is an empty mapping
             data = [({}, str(data_file))]
         yamale.validate(schema, data, strict=schema_file.name not in NON_STRICT)
     except yamale.YamaleError as exc:
