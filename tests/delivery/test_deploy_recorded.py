@@ -5,6 +5,7 @@ rollback to the last good revision, and refusals that change nothing."""
 from __future__ import annotations
 
 import pytest
+import yaml
 from recorded import DIGEST, NO_RELEASE, SECRETS, cluster, history, small_release
 
 from todo_cloud import envs
@@ -290,3 +291,18 @@ def test_recorded_failed_first_install_phase_is_uninstalled_by_helm_and_stops(ru
     assert outcome is Outcome.FAILED
     assert runner.heads()[-1] == "helm upgrade todo-chatbot" and runner.heads().count("helm upgrade todo-chatbot") == 1
     assert "the first-install phase failed; Helm uninstalled it" in report[-1]
+
+
+def test_recorded_dry_run_never_prints_secret_values(run_deploy):
+    def secret(value: str) -> dict:
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "grafana", "namespace": "todo-chatbot"},
+                "data": {"admin-password": value}}
+
+    deployed = yaml.safe_dump(secret("b2xkLXNlY3JldA=="))
+    canned = answers("staging", revisions=UPGRADE)
+    canned[("helm", "get", "manifest")] = Result(0, deployed)
+    _, _, report = run_deploy("staging", canned, [*small_release(), secret("bmV3LXNlY3JldA==")], dry_run=True)
+    text = "\n".join(report)
+    assert "~ Secret/todo-chatbot/grafana" in report
+    assert "b2xkLXNlY3JldA==" not in text and "bmV3LXNlY3JldA==" not in text
+    assert "admin-password: sha256:" in text

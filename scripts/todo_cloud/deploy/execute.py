@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Callable
 from enum import IntEnum
 
@@ -86,11 +87,24 @@ def _key(doc: Manifest, namespace: str) -> str:
     return f"{doc.get('kind')}/{meta.get('namespace') or namespace}/{meta.get('name')}"
 
 
+def _masked(doc: Manifest) -> Manifest:
+    """A Secret with each value replaced by a short hash of it: a change shows, its content does not."""
+    if doc.get("kind") != "Secret":
+        return doc
+    masked = dict(doc)
+    for field in ("data", "stringData"):
+        if isinstance(doc.get(field), dict):
+            masked[field] = {k: "sha256:" + hashlib.sha256(str(v).encode()).hexdigest()[:12]
+                             for k, v in doc[field].items()}
+    return masked
+
+
 def manifest_diff(deployed: str, rendered: list[Manifest], namespace: str) -> list[str]:
     """What an upgrade would change, object by object: `+ Kind/ns/name` (new), `- ...` (removed),
-    `~ ...` followed by a unified diff (changed). Hooks are left out, as `helm get manifest` does."""
+    `~ ...` followed by a unified diff (changed). Hooks are left out, as `helm get manifest` does; Secret
+    values are shown as short hashes only (the diff goes into CI logs)."""
     def index(docs: list[Manifest]) -> dict[str, str]:
-        return {_key(d, namespace): yaml.safe_dump(d, sort_keys=True) for d in docs
+        return {_key(d, namespace): yaml.safe_dump(_masked(d), sort_keys=True) for d in docs
                 if "helm.sh/hook" not in (d.get("metadata", {}).get("annotations") or {})}
 
     old, new = index(parse_documents(deployed)), index(rendered)
