@@ -117,3 +117,12 @@ def test_tool_runner_turns_a_hung_command_into_a_failed_result(monkeypatch):
     monkeypatch.setattr(runner, "run", hang)
     got = ToolRunner()(["helm", "test", "todo-chatbot"], timeout=60)
     assert got.returncode == 124 and "helm test: no answer within 60 s" in got.stderr
+
+
+def test_deploy_of_values_that_do_not_render_is_refused_with_helms_message(upstream_charts, tmp_path, capsys):
+    del upstream_charts
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("app:\n  no-such-key: true\n")
+    assert main(["deploy", "--env", "local", "--values", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "the release of local does not render, nothing was changed" in err and "no-such-key" in err

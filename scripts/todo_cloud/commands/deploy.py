@@ -28,7 +28,7 @@ from todo_cloud.deploy.runner import ToolRunner
 from todo_cloud.deploy.secrets import our_charts, required_secrets, strings_in
 from todo_cloud.deploy.state import ObserveError
 from todo_cloud.paths import UMBRELLA
-from todo_cloud.render import render_chart
+from todo_cloud.render import RenderError, render_chart
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _deploy(env: envs.Environment, opts: plan.Options, args: argparse.Namespace) -> int:
     kubeconfig = args.kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG") else None)
-    manifests = render_chart(UMBRELLA, opts.values, release=env.release, namespace=env.namespace)
+    try:
+        manifests = render_chart(UMBRELLA, opts.values, release=env.release, namespace=env.namespace)
+    except RenderError as exc:
+        print(f"todo-cloud deploy: the release of {env.name} does not render, nothing was changed:\n"
+              f"{exc.stderr.strip()}", file=sys.stderr)
+        return int(Outcome.REFUSED)
     charts = our_charts()
     configured = set().union(*(strings_in(yaml.safe_load(v.read_text())) for v in (UMBRELLA / "values.yaml",
                                                                                    *opts.values)))
