@@ -10,6 +10,7 @@ import promql_parser
 import pytest
 import yaml
 
+from todo_cloud import envs
 from todo_cloud.generate import alert_rules
 from todo_cloud.observability import ObservabilityError, promql, rules, runbook
 
@@ -62,6 +63,13 @@ def test_every_runbook_section_an_alert_needs_has_meaning_checks_mitigation_and_
 def test_runbook_ends_with_the_rollback_placeholder() -> None:
     headings = [line for line in runbook.RUNBOOK.read_text().splitlines() if line.startswith("## ")]
     assert headings[-1] == "## Rollback"
+
+
+def test_rules_scoped_to_a_namespace_use_the_environments_namespace() -> None:
+    namespaces = {envs.get(e).namespace for e in envs.names()}
+    assert namespaces == {"todo-chatbot"}, "rules hard-code the namespace: generate them per namespace"
+    scoped = [r for _, r in ALERTS if 'namespace="' in r["expr"]]
+    assert scoped and all('namespace="todo-chatbot"' in r["expr"] for r in scoped)
 
 
 def test_high_error_rate_is_a_ratio_of_errors_to_all_requests_per_service() -> None:
