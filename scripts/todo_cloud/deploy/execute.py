@@ -54,7 +54,8 @@ def rollback(plan: planning.Plan, runner: Runner, report: Report) -> Outcome:
     if not got.ok:
         report(f"rollback to revision {target.revision} FAILED:\n{_tail(got.stderr or got.stdout)}")
         return Outcome.ROLLBACK_FAILED
-    report(f"rolled back: release {env.namespace}/{env.release} is at revision {target.revision} again")
+    report(f"rolled back: release {env.namespace}/{env.release} runs revision {target.revision} again "
+           "(Helm records the rollback as a new revision)")
     return Outcome.ROLLED_BACK
 
 
