@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from todo_cloud import deps
 from todo_cloud.render import Manifest, find, get, render_environment
 
@@ -29,11 +27,9 @@ INJECTOR_ENV_FOR_RESTRICTED = {
 }
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "the umbrella's dapr values (issue 4) keep the Dapr chart default "
-    "dapr_sidecar_injector.sidecarDropALLCapabilities=false: the injected daprd keeps its capabilities and "
-    "Pod Security Admission 'restricted' rejects every app pod"))
 def test_injected_sidecars_meet_the_restricted_profile(release: list[Manifest]) -> None:
+    """The umbrella sets dapr_sidecar_injector.sidecarDropALLCapabilities (the Dapr chart keeps capabilities):
+    the injector then adds a restricted-profile securityContext to every daprd it injects."""
     injector = get(release, "Deployment", "dapr-sidecar-injector")
     env = {e["name"]: e.get("value") for e in injector["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert {k: env.get(k) for k in INJECTOR_ENV_FOR_RESTRICTED} == INJECTOR_ENV_FOR_RESTRICTED
