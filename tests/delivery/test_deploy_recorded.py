@@ -306,3 +306,12 @@ def test_recorded_dry_run_never_prints_secret_values(run_deploy):
     assert "~ Secret/todo-chatbot/grafana" in report
     assert "b2xkLXNlY3JldA==" not in text and "bmV3LXNlY3JldA==" not in text
     assert "admin-password: sha256:" in text
+
+
+def test_recorded_unreadable_history_during_rollback_exits_5_and_says_nothing_was_rolled_back(run_deploy):
+    canned = answers("staging", revisions=[UPGRADE[0], Result(1, "", "Error: Kubernetes cluster unreachable")])
+    canned[("helm", "test")] = Result(1, "", "boom")
+    outcome, runner, report = run_deploy("staging", canned)
+    assert outcome is Outcome.ROLLBACK_FAILED
+    assert not [c for c in runner.calls if c[:2] == ("helm", "rollback")]
+    assert "cannot read the release history, nothing was rolled back" in report[-1]

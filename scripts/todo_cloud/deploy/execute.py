@@ -17,7 +17,7 @@ from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy import preflight
 from todo_cloud.deploy.runner import Runner
 from todo_cloud.deploy.secrets import RequiredSecret
-from todo_cloud.deploy.state import history_argv, last_good_revision, observe, parse_history
+from todo_cloud.deploy.state import ObserveError, history_argv, last_good_revision, observe, parse_history
 from todo_cloud.envs import Environment
 from todo_cloud.render import Manifest, parse_documents
 
@@ -43,7 +43,11 @@ def _tail(text: str, lines: int = 20) -> str:
 def rollback(plan: planning.Plan, runner: Runner, report: Report) -> Outcome:
     """Roll the release back to the newest revision before the deployed one that once served."""
     env, opts = plan.env, plan.options
-    history = parse_history(runner(history_argv(env)), env.release)
+    try:
+        history = parse_history(runner(history_argv(env)), env.release)
+    except ObserveError as exc:
+        report(f"rollback: cannot read the release history, nothing was rolled back: {exc}")
+        return Outcome.ROLLBACK_FAILED
     target = last_good_revision(history)
     if target is None:
         report(f"rollback: release {env.namespace}/{env.release} has no earlier good revision to roll back to; "
