@@ -4,7 +4,9 @@
 # at the versions pinned in tools/sim/build/{k8s,kwok}/go.mod.
 #
 # Output: ${TODO_CLOUD_SIM_CACHE:-$HOME/.cache/todo-chatbot-cloud/sim}/bin/<tag>/
-#         with a VERSIONS file (versions + sha256 of each binary).
+#         with a VERSIONS file (versions + sha256 of each binary) and
+#         kwok-stages.yaml (kwok's default node/pod Stages, from the same
+#         kwok module version, as kwokctl uses them).
 # Idempotent: does nothing but print the versions when the binaries exist.
 #
 # Usage: tools/sim/build.sh [--force] [--print-bin-dir]
@@ -49,6 +51,7 @@ BIN_DIR="$CACHE/bin/$TAG"
 complete() {
   [[ -f "$BIN_DIR/VERSIONS" ]] || return 1
   local b
+  [[ -s "$BIN_DIR/kwok-stages.yaml" ]] || return 1
   for b in "${BINARIES[@]}"; do [[ -x "$BIN_DIR/$b" ]] || return 1; done
 }
 
@@ -85,7 +88,7 @@ start=$(date +%s)
 STAGE="$(mktemp -d "$CACHE/bin/.stage.XXXXXX")"
 trap 'rm -rf "$STAGE"' EXIT
 
-echo "build.sh: building $TAG with $(go version | awk '{print $3}') (this takes ~15 min on 2 cores from a cold cache)" >&2
+echo "build.sh: building $TAG with $(go version | awk '{print $3}') (~8 min on 2 idle cores from cold caches; much longer on a loaded machine)" >&2
 
 # kube-* version stamping, as k8s hack/lib/version.sh does.
 k8s_date="$(cd "$K8S_MOD" && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
@@ -113,10 +116,20 @@ echo "build.sh: k8s module built in $((t1 - t0))s" >&2
 t2=$(date +%s)
 echo "build.sh: kwok module built in $((t2 - t1))s" >&2
 
+# kwok needs Stage objects to move nodes/pods along (kwokctl's defaults:
+# node-fast init, heartbeat with lease, pod-fast ready/complete/delete).
+kwok_dir="$(cd "$KWOK_MOD" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+         pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+  echo "---"
+  echo "# from sigs.k8s.io/kwok@$KWOK_VERSION kustomize/stage/$f"
+  grep -v '^---$' "$kwok_dir/kustomize/stage/$f"
+done > "$STAGE/kwok-stages.yaml"
+
 binver() {
   case "$1" in
     etcd) "$STAGE/etcd" --version | awk '/^etcd Version:/ {print "v"$3}' ;;
-    kwok) "$STAGE/kwok" --version | awk '{print $NF; exit}' ;;
+    kwok) "$STAGE/kwok" --version | awk '{print $3; exit}' ;;
     *) "$STAGE/$1" --version | awk '{print $2; exit}' ;;
   esac
 }
@@ -130,6 +143,7 @@ binver() {
     [[ -n "$v" ]] || { echo "build.sh: $b --version printed nothing" >&2; exit 1; }
     echo "$b $v $(sha256sum "$STAGE/$b" | awk '{print $1}')"
   done
+  echo "kwok-stages.yaml $KWOK_VERSION $(sha256sum "$STAGE/kwok-stages.yaml" | awk '{print $1}')"
 } > "$STAGE/VERSIONS"
 
 rm -rf "$BIN_DIR"

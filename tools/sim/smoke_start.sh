@@ -55,18 +55,25 @@ T0="$(now)"
 # --- temp dir, process bookkeeping, cleanup ------------------------------------
 W="$(mktemp -d "${TMPDIR:-/tmp}/todo-sim.XXXXXX")"
 PIDS=() NAMES=()
-cleanup() {
-  local rc=$? i pid
-  trap - EXIT INT TERM
-  for (( i=${#PIDS[@]}-1; i>=0; i-- )); do kill -TERM "${PIDS[i]}" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    local alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+stop_pids() { # <grace seconds> <pid>...: TERM, wait up to grace, then KILL
+  local grace="$1" pid alive i; shift
+  (( $# )) || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  for (( i=0; i<grace*10; i++ )); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     (( alive )) || break
     sleep 0.1
   done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  kill -KILL "$@" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  # everything but etcd first (the apiserver shuts down faster with etcd up), then etcd
+  (( ${#PIDS[@]} > 1 )) && stop_pids 10 "${PIDS[@]:1}"
+  (( ${#PIDS[@]} > 0 )) && stop_pids 5 "${PIDS[0]}"
+  (( ${#PIDS[@]} == 0 )) || wait "${PIDS[@]}" 2>/dev/null || true
   rm -rf "$W"
   exit "$rc"
 }
@@ -95,13 +102,13 @@ ss=[socket.socket() for _ in range(6)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 P_ETCD="${SIM_PORT_ETCD:-${FREE[0]}}"
-P_PEER="${SIM_PORT_ETCD_PEER:-${FREE[1]}}"
-P_API="${SIM_PORT_APISERVER:-${FREE[2]}}"
+P_ETCD_PEER="${SIM_PORT_ETCD_PEER:-${FREE[1]}}"
+P_APISERVER="${SIM_PORT_APISERVER:-${FREE[2]}}"
 P_KCM="${SIM_PORT_KCM:-${FREE[3]}}"
-P_SCHED="${SIM_PORT_SCHEDULER:-${FREE[4]}}"
+P_SCHEDULER="${SIM_PORT_SCHEDULER:-${FREE[4]}}"
 P_KWOK="${SIM_PORT_KWOK:-${FREE[5]}}"
-for pv in P_ETCD P_PEER P_API P_KCM P_SCHED P_KWOK; do
-  port_free "${!pv}" || die "port ${!pv} on 127.0.0.1 is already in use (${pv#P_}); free it or set SIM_PORT_* to another port"
+for pv in P_ETCD P_ETCD_PEER P_APISERVER P_KCM P_SCHEDULER P_KWOK; do
+  port_free "${!pv}" || die "port ${!pv} on 127.0.0.1 is already in use (SIM_PORT_${pv#P_}); free it or set SIM_PORT_${pv#P_} to another port"
 done
 
 # --- certificates and keys ----------------------------------------------------
@@ -126,6 +133,7 @@ cert admin "/O=system:masters/CN=todo-sim-admin" clientAuth
 cert kcm "/CN=system:kube-controller-manager" clientAuth
 cert scheduler "/CN=system:kube-scheduler" clientAuth
 cert kwok "/O=system:masters/CN=kwok-controller" clientAuth
+cert front-proxy-client "/CN=front-proxy-client" clientAuth   # aggregation layer
 # service-account token signing key pair
 openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/sa.key"
 openssl ec -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
@@ -137,7 +145,7 @@ kind: Config
 clusters:
 - name: todo-sim
   cluster:
-    server: https://127.0.0.1:$P_API
+    server: https://127.0.0.1:$P_APISERVER
     certificate-authority: $PKI/ca.crt
 users:
 - name: $1
@@ -183,16 +191,20 @@ wait_for() { # <description> <command...>: poll every 0.1 s until the command su
 start etcd etcd \
   --name=sim --data-dir="$W/etcd" \
   --listen-client-urls="http://127.0.0.1:$P_ETCD" --advertise-client-urls="http://127.0.0.1:$P_ETCD" \
-  --listen-peer-urls="http://127.0.0.1:$P_PEER" --initial-advertise-peer-urls="http://127.0.0.1:$P_PEER" \
-  --initial-cluster="sim=http://127.0.0.1:$P_PEER" \
+  --listen-peer-urls="http://127.0.0.1:$P_ETCD_PEER" --initial-advertise-peer-urls="http://127.0.0.1:$P_ETCD_PEER" \
+  --initial-cluster="sim=http://127.0.0.1:$P_ETCD_PEER" \
   --unsafe-no-fsync --quota-backend-bytes=$((2 * 1024 * 1024 * 1024)) --log-level=warn
 
 start kube-apiserver kube-apiserver \
   --etcd-servers="http://127.0.0.1:$P_ETCD" \
-  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$P_API" \
+  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$P_APISERVER" \
   --endpoint-reconciler-type=none \
   --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
   --client-ca-file="$PKI/ca.crt" \
+  --requestheader-client-ca-file="$PKI/ca.crt" --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
   --authorization-mode=Node,RBAC \
   --enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,DefaultTolerationSeconds,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota,NodeRestriction,PodSecurity \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
@@ -202,7 +214,7 @@ start kube-apiserver kube-apiserver \
 
 wait_for "kube-apiserver /readyz" "$KUBECTL" get --raw=/readyz
 T_API="$(since "$T0")"
-echo "smoke_start: API ready after ${T_API}s (https://127.0.0.1:$P_API)"
+echo "smoke_start: API ready after ${T_API}s (https://127.0.0.1:$P_APISERVER)"
 
 start kube-controller-manager kube-controller-manager \
   --kubeconfig="$W/kcm.kubeconfig" \
@@ -216,7 +228,7 @@ start kube-controller-manager kube-controller-manager \
 start kube-scheduler kube-scheduler \
   --kubeconfig="$W/scheduler.kubeconfig" \
   --authentication-kubeconfig="$W/scheduler.kubeconfig" --authorization-kubeconfig="$W/scheduler.kubeconfig" \
-  --bind-address=127.0.0.1 --secure-port="$P_SCHED" --leader-elect=false --profiling=false
+  --bind-address=127.0.0.1 --secure-port="$P_SCHEDULER" --leader-elect=false --profiling=false
 
 start kwok kwok \
   --kubeconfig="$W/kwok.kubeconfig" \
@@ -224,6 +236,7 @@ start kwok kwok \
   --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --server-address="127.0.0.1:$P_KWOK" \
+  --node-ip=127.0.0.1 --node-port="$P_KWOK" \
   --node-lease-duration-seconds=40
 
 # --- fake node + deployment ------------------------------------------------------
@@ -252,6 +265,9 @@ metadata:
     pod-security.kubernetes.io/enforce: restricted
 EOF
 
+# Pods in the smoke namespace are admitted only once its default ServiceAccount does (ServiceAccount admission).
+wait_for "serviceaccount smoke/default" "$KUBECTL" -n smoke get serviceaccount default
+
 # PodSecurity admission must be active: a privileged pod in a restricted namespace is refused.
 if "$KUBECTL" -n smoke run psa-probe --image=busybox --restart=Never --dry-run=server \
      --overrides='{"spec":{"containers":[{"name":"psa-probe","image":"busybox","securityContext":{"privileged":true}}]}}' \
@@ -260,8 +276,6 @@ if "$KUBECTL" -n smoke run psa-probe --image=busybox --restart=Never --dry-run=s
 fi
 grep -q 'violates PodSecurity' "$W/psa.out" || { cat "$W/psa.out" >&2; fail "unexpected error from the PodSecurity probe"; }
 
-# The smoke namespace only exists once its default ServiceAccount does (ServiceAccount admission).
-wait_for "serviceaccount smoke/default" "$KUBECTL" -n smoke get serviceaccount default
 
 "$KUBECTL" -n smoke apply -f - >/dev/null <<'EOF'
 apiVersion: apps/v1
@@ -301,5 +315,5 @@ echo "smoke_start: OK  api-ready=${T_API}s  pod-running=${T_POD}s  (binaries: $B
 
 if (( HOLD )); then
   echo "smoke_start: cluster is up; export KUBECONFIG=$KUBECONFIG ; Ctrl-C to stop"
-  while true; do check_alive; sleep 2; done
+  while true; do check_alive; sleep 2 & wait $! || true; done
 fi
