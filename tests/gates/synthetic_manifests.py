@@ -68,3 +68,20 @@ def dapr_component(scopes: list[str] | None) -> dict[str, Any]:
     if scopes is not None:
         doc["scopes"] = scopes
     return doc
+
+
+def http_route(name: str = "web") -> dict[str, Any]:
+    """A Gateway API HTTPRoute of one hostname to a Service (CRD from the [external_crds] pins)."""
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": name, "namespace": "todo-chatbot"},
+            "spec": {"hostnames": ["todo.example.com"], "parentRefs": [{"name": "public", "sectionName": "https"}],
+                     "rules": [{"backendRefs": [{"name": name, "port": 3000}],
+                                "matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}]}}
+
+
+def certificate(name: str = "public") -> dict[str, Any]:
+    """A cert-manager Certificate issued by a ClusterIssuer (CRD from the [external_crds] pins)."""
+    return {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": name, "namespace": "todo-chatbot"},
+            "spec": {"dnsNames": ["todo.example.com"], "secretName": f"{name}-tls",
+                     "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt"}}}

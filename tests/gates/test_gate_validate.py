@@ -1,15 +1,21 @@
 """`todo-cloud validate`, rendered objects: Kubernetes 1.35 schemas for core kinds, CRD schemas from the
-pinned chart archives for custom resources, unknown kinds fail, and every finding names object and rule."""
+pinned chart archives and the [external_crds] Go modules for custom resources, unknown kinds fail (and kinds
+whose external CRDs cannot be had are "schema unavailable"), and every finding names object and rule."""
 
 from __future__ import annotations
 
-import pytest
-from synthetic_manifests import deployment, kafka_topic
+import re
+from collections.abc import Iterator
 
-from todo_cloud import versions
-from todo_cloud.gates import kubeschema
+import pytest
+from synthetic_manifests import certificate, deployment, http_route, kafka_topic
+
+from todo_cloud import envs, versions
+from todo_cloud.cli import main
+from todo_cloud.gates import external_crds, kubeschema
 from todo_cloud.gates.kubeschema import to_json_schema, validate_object
 from todo_cloud.paths import REPO
+from todo_cloud.run import CommandError
 
 
 def test_kubernetes_validate_pin_matches_requirements_and_ships_the_target_minor() -> None:
@@ -112,17 +118,128 @@ def test_crd_conversion_rejects_unknown_fields_but_honours_kubernetes_extensions
     assert schema["properties"]["maybe"]["type"] == ["string", "null"]
 
 
+@pytest.fixture(scope="module")
+def external_schemas() -> None:
+    """The [external_crds] pins (Gateway API, cert-manager) can be had; skips with the reason otherwise."""
+    if reasons := kubeschema.unavailable_groups():
+        pytest.skip(f"external CRDs unavailable: {'; '.join(sorted(set(reasons.values())))}")
+
+
 @pytest.mark.upstream
 def test_every_rendered_object_of_known_kinds_validates(release, env_name) -> None:  # type: ignore[no-untyped-def]
-    findings = [f for f in kubeschema.validate_documents(release, env_name) if f.rule != "unknown-kind"]
+    findings = [f for f in kubeschema.validate_documents(release, env_name)
+                if f.rule not in ("unknown-kind", "schema-unavailable")]
     assert findings == [], "\n".join(map(str, findings))
 
 
 @pytest.mark.upstream
-@pytest.mark.xfail(strict=True, reason=(
-    "charts render Gateway/HTTPRoute (gateway.networking.k8s.io/v1) and, in staging and production, "
-    "Certificate/ClusterIssuer (cert-manager.io/v1): no pinned upstream chart ships these CRDs, so validate "
-    "reports `unknown-kind` for them (issue 3's objects; needs a pinned source of those CRDs)"))
-def test_every_rendered_object_has_a_known_kind(release, env_name) -> None:  # type: ignore[no-untyped-def]
-    findings = [f for f in kubeschema.validate_documents(release, env_name) if f.rule == "unknown-kind"]
+def test_every_rendered_object_has_a_known_kind(release, env_name, external_schemas) -> None:  # type: ignore[no-untyped-def]
+    findings = [f for f in kubeschema.validate_documents(release, env_name)
+                if f.rule in ("unknown-kind", "schema-unavailable")]
     assert findings == [], "\n".join(map(str, findings))
+
+
+@pytest.mark.upstream
+def test_the_validate_command_passes_for_every_environment(upstream_charts, external_schemas, capsys) -> None:  # type: ignore[no-untyped-def]
+    del upstream_charts
+    code = main(["validate"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert {f"validate {env}: " for env in envs.names()} <= {line[:line.index(":") + 2] for line in out.splitlines()
+                                                             if line.startswith("validate ")}
+
+
+class TestExternalCrds:
+    """Gateway API and cert-manager CRDs from their pinned Go modules (versions.toml [external_crds])."""
+
+    def test_every_pin_names_a_module_version_crd_paths_and_groups(self) -> None:
+        pins = {p.name: p for p in external_crds.pins()}
+        assert set(pins) >= {"gateway-api", "cert-manager"}
+        for pin in pins.values():
+            assert re.fullmatch(r"v\d+\.\d+\.\d+", pin.version), pin
+            assert pin.paths and all(p.endswith(".yaml") for p in pin.paths), pin
+            assert pin.groups, pin
+        assert pins["gateway-api"].groups == ("gateway.networking.k8s.io",)
+        assert "cert-manager.io" in pins["cert-manager"].groups
+
+    def test_schemas_of_the_rendered_external_kinds_come_from_their_modules(self, external_schemas) -> None:  # type: ignore[no-untyped-def]
+        schemas = kubeschema.crd_schemas()
+        pins = {p.name: p.source for p in external_crds.pins()}
+        for key in ("gateway.networking.k8s.io/v1/Gateway", "gateway.networking.k8s.io/v1/HTTPRoute"):
+            assert schemas[key]["source"] == pins["gateway-api"]
+        for key in ("cert-manager.io/v1/Certificate", "cert-manager.io/v1/ClusterIssuer"):
+            assert schemas[key]["source"] == pins["cert-manager"]
+        assert not kubeschema.namespaced("cert-manager.io/v1", "ClusterIssuer")
+        assert kubeschema.namespaced("cert-manager.io/v1", "Certificate")
+
+    def test_a_valid_http_route_and_certificate_have_no_finding(self, external_schemas) -> None:  # type: ignore[no-untyped-def]
+        assert validate_object(http_route(), "production") == []
+        assert validate_object(certificate(), "production") == []
+
+    def test_an_unknown_field_in_an_http_route_names_object_and_rule(self, external_schemas) -> None:  # type: ignore[no-untyped-def]
+        doc = http_route()
+        doc["spec"]["rules"][0]["backendRefs"][0]["namespace"] = 3
+        doc["spec"]["hostname"] = "typo.example.com"
+        findings = validate_object(doc, "staging")
+        assert {(f.where, f.rule) for f in findings} == {
+            ("staging: HTTPRoute/todo-chatbot/web", "CRD schema HTTPRoute gateway.networking.k8s.io/v1: spec"),
+            ("staging: HTTPRoute/todo-chatbot/web",
+             "CRD schema HTTPRoute gateway.networking.k8s.io/v1: spec.rules.0.backendRefs.0.namespace")}
+
+    def test_a_certificate_without_its_secret_name_is_found(self, external_schemas) -> None:  # type: ignore[no-untyped-def]
+        doc = certificate()
+        del doc["spec"]["secretName"]
+        [finding] = validate_object(doc, "production")
+        assert finding.rule == "CRD schema Certificate cert-manager.io/v1: spec"
+        assert "secretName" in finding.message
+
+    def test_the_simulated_cluster_gets_the_crd_documents_to_install(self, external_schemas) -> None:  # type: ignore[no-untyped-def]
+        docs = external_crds.crd_documents()
+        assert {d["kind"] for d in docs} == {"CustomResourceDefinition"}
+        names = {d["metadata"]["name"] for d in docs}
+        assert {"gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io",
+                "certificates.cert-manager.io", "clusterissuers.cert-manager.io"} <= names
+
+
+class TestExternalCrdsUnavailable:
+    """Where Go or a module cannot be had, objects of its groups are a named finding, never a pass."""
+
+    @pytest.fixture(autouse=True)
+    def _fresh(self, monkeypatch, tmp_path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+        caches = (external_crds.crd_documents_of, kubeschema._external_crd_schemas, kubeschema.crd_schemas,
+                  kubeschema._crd_validator)
+        for c in caches:
+            c.cache_clear()
+        monkeypatch.setattr(kubeschema, "CACHE", tmp_path)  # no converted schema from an earlier run
+        monkeypatch.setattr(kubeschema, "chart_crd_schemas", dict)
+        yield
+        for c in caches:
+            c.cache_clear()
+
+    def test_without_go_every_external_kind_is_schema_unavailable_with_the_reason(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(external_crds.shutil, "which", lambda name: None)
+        gateway_api = next(p for p in external_crds.pins() if p.name == "gateway-api")
+        [finding] = validate_object(http_route(), "local")
+        assert (finding.where, finding.rule) == ("local: HTTPRoute/todo-chatbot/web", "schema-unavailable")
+        assert finding.message == (f"schema unavailable: {gateway_api.source} (gateway-api CRDs): "
+                                   "no Go toolchain on PATH to download it")
+        [finding] = validate_object(certificate(), "local")
+        assert finding.rule == "schema-unavailable" and "github.com/cert-manager/cert-manager@" in finding.message
+        with pytest.raises(external_crds.Unavailable, match="no Go toolchain"):
+            external_crds.crd_documents()
+
+    def test_a_module_the_proxy_refuses_is_schema_unavailable_with_the_proxy_message(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        def refuse(cmd, **kwargs):  # type: ignore[no-untyped-def]
+            raise CommandError(cmd, 1, '{"Error": "reading https://proxy.golang.org/x: 403 Forbidden"}', "")
+
+        monkeypatch.setattr(external_crds.shutil, "which", lambda name: f"/usr/local/go/bin/{name}")
+        monkeypatch.setattr(external_crds, "run", refuse)
+        [finding] = validate_object(certificate(), "staging")
+        assert finding.rule == "schema-unavailable"
+        assert finding.message.endswith("cannot be downloaded from the Go module proxy: "
+                                        "reading https://proxy.golang.org/x: 403 Forbidden")
+
+    def test_other_unknown_kinds_stay_unknown(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(external_crds.shutil, "which", lambda name: None)
+        [finding] = validate_object({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}, "")
+        assert finding.rule == "unknown-kind"

@@ -3,8 +3,10 @@
 Core kinds are checked against the strict Kubernetes OpenAPI schemas of the target minor, bundled by the
 pinned `kubernetes-validate` package. Custom resources are checked against JSON schemas converted from
 the `openAPIV3Schema` of the CRDs inside the pinned upstream chart archives (their `crds/` folders,
-nested subcharts included), cached under .cache/crd-schemas/. An object whose kind and apiVersion
-neither source knows is a finding too.
+nested subcharts included) and of the CRDs no chart ships, read from pinned Go modules
+(versions.toml [external_crds], todo_cloud.gates.external_crds), all cached under .cache/crd-schemas/.
+An object whose kind and apiVersion no source knows is a finding too; so is an object of an external
+group whose module cannot be had here ("schema unavailable: <reason>"): it is never passed unchecked.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import tarfile
 from collections.abc import Iterable
 from functools import cache
@@ -24,7 +27,7 @@ import yaml
 from referencing import Registry, Resource
 
 from todo_cloud import versions
-from todo_cloud.gates import Finding, object_id
+from todo_cloud.gates import Finding, external_crds, object_id
 from todo_cloud.paths import CACHE, UMBRELLA
 from todo_cloud.render import Manifest
 
@@ -133,30 +136,68 @@ def _archives_digest(archives: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-@cache
-def crd_schemas() -> dict[str, dict[str, Any]]:
-    """`group/version/Kind` -> JSON schema, for every CRD version in the pinned chart archives (cached)."""
-    archives = chart_archives()
+def _schemas_of(crds: Iterable[dict[str, Any]], source: str) -> dict[str, dict[str, Any]]:
+    """`group/version/Kind` -> {source, scope, schema} of every served CRD version."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for crd in crds:
+        spec = crd["spec"]
+        for version in spec.get("versions", []):
+            raw = (version.get("schema") or {}).get("openAPIV3Schema")
+            if raw is None or not version.get("served", True):
+                continue
+            key = f"{spec['group']}/{version['name']}/{spec['names']['kind']}"
+            schemas[key] = {"source": source, "scope": spec.get("scope", "Namespaced"),
+                            "schema": _object_schema(to_json_schema(raw))}
+    return schemas
+
+
+def _cached(name: str, build: Any) -> dict[str, dict[str, Any]]:
+    """JSON `.cache/crd-schemas/<name>.json`, written by `build()` when absent."""
     store = CACHE / "crd-schemas"
-    cached = store / f"{_archives_digest(archives)}.json"
+    cached = store / f"{name}.json"
     if cached.is_file():
         return json.loads(cached.read_text())
-    schemas: dict[str, dict[str, Any]] = {}
-    for archive in archives:
-        for crd in _crd_documents(archive):
-            spec = crd["spec"]
-            for version in spec.get("versions", []):
-                raw = (version.get("schema") or {}).get("openAPIV3Schema")
-                if raw is None or not version.get("served", True):
-                    continue
-                key = f"{spec['group']}/{version['name']}/{spec['names']['kind']}"
-                schemas[key] = {"source": archive.name, "scope": spec.get("scope", "Namespaced"),
-                                "schema": _object_schema(to_json_schema(raw))}
+    schemas = build()
     store.mkdir(parents=True, exist_ok=True)
-    part = cached.with_suffix(".part")
+    part = cached.with_name(f"{cached.name}.{os.getpid()}.part")
     part.write_text(json.dumps(schemas))
     part.replace(cached)
     return schemas
+
+
+@cache
+def chart_crd_schemas() -> dict[str, dict[str, Any]]:
+    """Schemas of every CRD version in the pinned chart archives (cached)."""
+    archives = chart_archives()
+    return _cached(_archives_digest(archives), lambda: {
+        k: v for archive in archives for k, v in _schemas_of(_crd_documents(archive), archive.name).items()})
+
+
+@cache
+def _external_crd_schemas() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Schemas of the [external_crds] pins that can be had, and `group -> reason` of those that cannot."""
+    schemas: dict[str, dict[str, Any]] = {}
+    unavailable: dict[str, str] = {}
+    for pin in external_crds.pins():
+        digest = hashlib.sha256(f"crd-schemas-v2 {pin.source} {pin.paths}".encode()).hexdigest()[:16]
+        try:
+            schemas.update(_cached(f"{pin.name}-{digest}", lambda pin=pin: _schemas_of(
+                external_crds.crd_documents_of(pin.name), pin.source)))
+        except external_crds.Unavailable as exc:
+            unavailable.update(dict.fromkeys(pin.groups, str(exc)))
+    return schemas, unavailable
+
+
+def unavailable_groups() -> dict[str, str]:
+    """API group -> why its pinned external CRDs cannot be had here (empty when every pin is available)."""
+    return _external_crd_schemas()[1]
+
+
+@cache
+def crd_schemas() -> dict[str, dict[str, Any]]:
+    """`group/version/Kind` -> JSON schema, for every CRD version of the pinned chart archives and of the
+    external CRD modules that can be had (both cached)."""
+    return {**chart_crd_schemas(), **_external_crd_schemas()[0]}
 
 
 @cache
@@ -212,11 +253,14 @@ def validate_object(doc: Manifest, where: str) -> list[Finding]:
         rule_source = f"CRD schema {kind} {api_version}"
     if validator is None:
         group = api_version.split("/")[0] if "/" in api_version else ""
+        if group in unavailable_groups():
+            return [Finding(GATE, ident, "schema-unavailable",
+                            f"schema unavailable: {unavailable_groups()[group]}")]
         known = crd_kinds_of(group) if group else []
         hint = f"; the pinned CRDs of {group} define: {', '.join(known)}" if known else ""
         return [Finding(GATE, ident, "unknown-kind",
                         f"no schema for kind {kind} in apiVersion {api_version} (Kubernetes "
-                        f"{kubernetes_minor()} or the pinned CRDs){hint}")]
+                        f"{kubernetes_minor()}, the pinned charts' CRDs or [external_crds]){hint}")]
     findings = []
     for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
         findings.append(Finding(GATE, ident, f"{rule_source}: {_path(error)}", error.message))
