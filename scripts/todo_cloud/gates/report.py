@@ -1,10 +1,13 @@
 """`todo-cloud report`: image inventory, capacity at minimum replicas, and monthly cost of one environment.
 
 Capacity counts every pod the release runs at its minimum: workloads at `replicas` (HPA: minReplicas),
-DaemonSets once per node, pods the operators create from custom resources (Strimzi KafkaNodePools and
-entity operator, Prometheus, Alertmanager), and the Dapr sidecar of every Dapr-enabled pod (from its
-`dapr.io/sidecar-*` annotations). Helm test pods and Jobs are transient and left out. Node pool and
-prices come from terraform/environments/<env>.tfvars and config/prices.yaml (local: config/kind-capacity.yaml).
+DaemonSets once per node, pods the operators create from custom resources (Strimzi KafkaNodePools, entity
+operator, Cruise Control and Kafka exporter; Prometheus and Alertmanager with the config-reloader the Prometheus
+operator adds), and the Dapr sidecar of every Dapr-enabled pod (from its `dapr.io/sidecar-*` annotations).
+Helm test pods and Jobs are transient and left out. On DOKS the requests of DigitalOcean's own kube-system pods
+(config/prices.yaml `system_pods`) share the same allocatable and are counted on a line of their own. Node
+pool and prices come from terraform/environments/<env>.tfvars and config/prices.yaml (local:
+config/kind-capacity.yaml).
 """
 
 from __future__ import annotations
@@ -150,37 +153,82 @@ def minimum_replicas(doc: Manifest, docs: list[Manifest], nodes: int) -> int:
     return int((doc.get("spec") or {}).get("replicas", 1))
 
 
-def _operator_pods(doc: Manifest) -> list[tuple[str, int, Usage]]:
-    """(label, pods, usage per pod) of the pods an operator creates for a custom resource."""
+_RELOADER_ARG = re.compile(r"--config-reloader-(cpu|memory)-(request|limit)=(.*)")
+
+
+def config_reloader(docs: list[Manifest]) -> Usage:
+    """Resources of the config-reloader container the Prometheus operator adds to every Prometheus and
+    Alertmanager pod, read from the operator's `--config-reloader-*` arguments ("0": not set)."""
+    found: dict[str, float] = {}
+    for doc in docs:
+        for c in containers(doc):
+            for arg in c.get("args") or []:
+                m = _RELOADER_ARG.fullmatch(str(arg))
+                if m:
+                    found[f"{m[1]}_{m[2]}"] = quantity(m[3])
+    return Usage(found.get("cpu_request", 0.0), found.get("cpu_limit", 0.0), found.get("memory_request", 0.0),
+                 found.get("memory_limit", 0.0))
+
+
+def _operator_pods(doc: Manifest, reloader: Usage | None = None) -> list[tuple[str, int, Usage]]:
+    """(label, pods, usage per pod) of the pods an operator creates for a custom resource; `reloader` is what
+    the Prometheus operator adds to each Prometheus and Alertmanager pod."""
     spec, kind = doc.get("spec") or {}, doc.get("kind")
     name = doc["metadata"]["name"]
     if kind == "KafkaNodePool":
         return [(f"KafkaNodePool/{name}", int(spec.get("replicas", 0)), _resources(spec.get("resources")))]
     if kind == "Kafka":
+        pods = []
         eo = spec.get("entityOperator") or {}
         if eo:
             usage = Usage()
             for part in ("topicOperator", "userOperator"):
                 if part in eo:
                     usage.add(_resources((eo.get(part) or {}).get("resources")))
-            return [(f"Kafka/{name} entity operator", 1, usage)]
+            pods.append((f"Kafka/{name} entity operator", 1, usage))
+        for part, label in (("cruiseControl", "Cruise Control"), ("kafkaExporter", "Kafka exporter")):
+            if isinstance(spec.get(part), dict):
+                pods.append((f"Kafka/{name} {label}", 1, _resources(spec[part].get("resources"))))
+        return pods
     if kind in ("Prometheus", "Alertmanager") and str(doc.get("apiVersion", "")).startswith("monitoring.coreos.com"):
-        return [(f"{kind}/{name}", int(spec.get("replicas", 1)), _resources(spec.get("resources")))]
+        usage = _resources(spec.get("resources"))
+        usage.add(reloader or Usage())
+        return [(f"{kind}/{name}", int(spec.get("replicas", 1)), usage)]
     return []
 
 
-def capacity(docs: list[Manifest], namespace: str, nodes: int, cpu_per_node: float, memory_per_node: float
-             ) -> dict[str, Any]:
-    """Requests and limits per namespace at minimum replicas against the node pool, with headroom."""
+SYSTEM_NAMESPACE = "kube-system (DOKS)"
+
+
+def system_pods(nodes: int, p: dict[str, Any] | None = None) -> list[tuple[str, int, Usage]]:
+    """(label, pods, usage per pod) of DOKS's own kube-system pods from config/prices.yaml `system_pods`."""
+    p = prices() if p is None else p
+    rows = []
+    for name, pod in sorted((p.get("system_pods") or {}).items()):
+        pods = nodes if pod["per"] == "node" else int(pod.get("replicas", 1))
+        rows.append((f"{name} (DOKS, per {pod['per']})", pods,
+                     Usage(quantity(pod["cpu"]), 0.0, quantity(pod["memory"]), 0.0)))
+    return rows
+
+
+def capacity(docs: list[Manifest], namespace: str, nodes: int, cpu_per_node: float, memory_per_node: float,
+             system: list[tuple[str, int, Usage]] | None = None) -> dict[str, Any]:
+    """Requests and limits per namespace at minimum replicas against the node pool, with headroom; `system`
+    (DOKS's own pods, see system_pods) is counted in the namespace SYSTEM_NAMESPACE."""
     per_namespace: dict[str, Usage] = {}
     rows: list[dict[str, Any]] = []
+    reloader = config_reloader(docs)
+    placed: list[tuple[str, list[tuple[str, int, Usage]]]] = []
     for doc in docs:
         ns = (doc.get("metadata") or {}).get("namespace") or namespace
         entries: list[tuple[str, int, Usage]] = []
         if doc.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
             entries.append((f"{doc['kind']}/{doc['metadata']['name']}", minimum_replicas(doc, docs, nodes),
                             pod_usage(doc)))
-        entries += _operator_pods(doc)
+        entries += _operator_pods(doc, reloader)
+        placed.append((ns, entries))
+    placed.append((SYSTEM_NAMESPACE, system or []))
+    for ns, entries in placed:
         for label, pods, usage in entries:
             per_namespace.setdefault(ns, Usage()).add(usage, pods)
             rows.append({"workload": label, "namespace": ns, "pods": pods,
@@ -192,7 +240,8 @@ def capacity(docs: list[Manifest], namespace: str, nodes: int, cpu_per_node: flo
     alloc_cpu, alloc_mem = nodes * cpu_per_node, nodes * memory_per_node
     cpu_headroom = 1 - total.cpu_requests / alloc_cpu if alloc_cpu else 0.0
     mem_headroom = 1 - total.memory_requests / alloc_mem if alloc_mem else 0.0
-    missing = [r["workload"] for r in rows if r["pods"] and (r["cpu_requests"] == 0 or r["memory_requests"] == 0)]
+    missing = [r["workload"] for r in rows if r["pods"] and r["namespace"] != SYSTEM_NAMESPACE
+               and (r["cpu_requests"] == 0 or r["memory_requests"] == 0)]
     for doc in docs:
         ann = (((doc.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
         if str(ann.get("dapr.io/enabled", "")).lower() == "true" and not (
@@ -275,19 +324,30 @@ class Report:
 
 
 def production_goal(docs: list[Manifest], namespace: str) -> dict[str, Any]:
-    """Headroom of the release on the goal pool (3 x s-2vcpu-4gb), whatever the tfvars say."""
-    size = prices()["node_sizes"][GOAL_POOL["node_size"]]
-    cap = capacity(docs, namespace, GOAL_POOL["nodes"], quantity(size["allocatable_cpu"]),
-                   quantity(size["allocatable_memory"]))
+    """Headroom of the release and DOKS's system pods on the goal pool (3 x s-2vcpu-4gb), whatever the tfvars
+    say; also the headroom the release alone would leave, so the weight of the system line is visible."""
+    p = prices()
+    size = p["node_sizes"][GOAL_POOL["node_size"]]
+    cpu, memory = quantity(size["allocatable_cpu"]), quantity(size["allocatable_memory"])
+    cap = capacity(docs, namespace, GOAL_POOL["nodes"], cpu, memory, system_pods(GOAL_POOL["nodes"], p))
+    system = cap["namespaces"].get(SYSTEM_NAMESPACE, asdict(Usage()))
     return {**GOAL_POOL, "cpu_headroom": cap["cpu_headroom"], "memory_headroom": cap["memory_headroom"],
-            "headroom_goal": HEADROOM_GOAL, "fits_with_headroom": cap["fits_with_headroom"]}
+            "headroom_goal": HEADROOM_GOAL, "fits_with_headroom": cap["fits_with_headroom"],
+            "system_cpu_requests": system["cpu_requests"], "system_memory_requests": system["memory_requests"],
+            "release_only_cpu_headroom": round(1 - (cap["total"]["cpu_requests"] - system["cpu_requests"])
+                                               / cap["allocatable_cpu"], 4),
+            "release_only_memory_headroom": round(1 - (cap["total"]["memory_requests"] - system["memory_requests"])
+                                                  / cap["allocatable_memory"], 4),
+            "allocatable_confirmed": bool((p.get("allocatable_check") or {}).get("confirmed"))}
 
 
 def build(env: str, docs: list[Manifest], namespace: str = "todo-chatbot") -> Report:
     pool = node_pool(env)
     goal = production_goal(docs, namespace) if env == "production" else {}
+    system = system_pods(pool["nodes"]) if env != "local" else []
     return Report(env, image_inventory(docs), pool,
-                  capacity(docs, namespace, pool["nodes"], pool["cpu"], pool["memory"]), monthly_cost(env), goal)
+                  capacity(docs, namespace, pool["nodes"], pool["cpu"], pool["memory"], system), monthly_cost(env),
+                  goal)
 
 
 def _gi(b: float) -> str:
@@ -318,7 +378,12 @@ def render_table(r: Report) -> str:
         g = r.goal
         out.append(f"production goal, {g['nodes']} x {g['node_size']} at minimum replicas: CPU headroom "
                    f"{g['cpu_headroom']:.0%}, memory {g['memory_headroom']:.0%} -> "
-                   f"{'met' if g['fits_with_headroom'] else 'NOT met'} (>= {g['headroom_goal']:.0%})")
+                   f"{'met' if g['fits_with_headroom'] else 'NOT met'} (>= {g['headroom_goal']:.0%}); "
+                   f"DOKS system pods counted: {g['system_cpu_requests']:.2f} CPU / "
+                   f"{_gi(g['system_memory_requests'])} (without them: CPU {g['release_only_cpu_headroom']:.0%}, "
+                   f"memory {g['release_only_memory_headroom']:.0%})")
+        if not g["allocatable_confirmed"]:
+            out.append("allocatable figures NOT confirmed on a live node (config/prices.yaml allocatable_check)")
     if c["workloads_without_requests"]:
         out.append(f"without CPU or memory requests (counted as 0): {', '.join(c['workloads_without_requests'])}")
     cost = r.cost
