@@ -211,10 +211,10 @@ def test_the_production_goal_counts_the_doks_system_pods(production_report) -> N
 
 @pytest.mark.upstream
 @pytest.mark.xfail(strict=True, reason=(
-    "NOT reachable with honest requests (docs/MONITORING.md 'Capacity'): after right-sizing (issue 11) the "
-    "release requests ~6.5Gi and DOKS's own pods ~1.25Gi (estimate, config/prices.yaml) of 3 x 2.5Gi "
-    "allocatable: memory headroom about -3% (13% without the system pods), CPU about 24%. 20% needs 5 x "
-    "s-2vcpu-4gb or 3 x s-4vcpu-8gb; the assertion message shows the current totals"))
+    "NOT reachable with honest requests (docs/MONITORING.md, 'Capacity at minimum replicas'): after "
+    "right-sizing, the release requests ~6.35Gi and DOKS's own pods ~1.25Gi (partly estimated, "
+    "config/prices.yaml) of 3 x 2.5Gi allocatable: memory headroom about -1% (15% without the system pods), "
+    "CPU about 25%. 20% needs 4-5 x s-2vcpu-4gb or 3 x s-4vcpu-8gb; the assertion message shows the totals"))
 def test_production_fits_three_small_nodes_with_twenty_percent_headroom(production_report) -> None:  # type: ignore[no-untyped-def]
     result = production_report
     assert (result.goal["nodes"], result.goal["node_size"]) == (3, "s-2vcpu-4gb")
@@ -227,6 +227,6 @@ def test_no_workload_in_any_environment_lacks_requests(upstream_charts, env: str
     del upstream_charts
     docs = render_environment(env)
     bare = [f"{d['kind']}/{d['metadata']['name']} container {c['name']}" for d in docs for c in containers(d)
-            if not {"cpu", "memory"} <= set(((c.get("resources") or {}).get("requests") or {}))]
+            if not {"cpu", "memory"} <= set((c.get("resources") or {}).get("requests") or {})]
     assert bare == []
     assert report.capacity(docs, "todo-chatbot", 3, 2.0, 4 * GI)["workloads_without_requests"] == []
