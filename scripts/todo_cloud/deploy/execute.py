@@ -1,7 +1,9 @@
 """Runs a plan through a runner; a failed health check rolls the release back to its last good revision.
 
 `deploy()` is the whole command without the CLI: observe, preflight, plan, then execute (or, with
-`dry_run`, print the plan and the diff against the deployed manifest, changing nothing).
+`dry_run`, print the plan and the diff against the deployed manifest, changing nothing). Against another
+cluster, e.g. the simulated one, pass `ToolRunner(kubeconfig)` and the environment with that cluster's
+context: `dataclasses.replace(envs.get("local"), kube_context="todo-sim")`.
 """
 
 from __future__ import annotations
