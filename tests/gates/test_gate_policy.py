@@ -130,10 +130,6 @@ def _show(findings: list[Finding]) -> str:
 
 
 @pytest.mark.upstream
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 3's app chart, when written: CKV_K8S_38 on Deployment todo-chatbot-backend in every environment "
-    "(automountServiceAccountToken not false; earlier also CKV_K8S_35 secrets as env vars and CKV_K8S_8/9 "
-    "probes on the helm test Pods) -- the assertion message lists the current findings"))
 def test_our_charts_pass_checkov_with_no_skip(environments_policy) -> None:  # type: ignore[no-untyped-def]
     ours = [f for f in environments_policy.findings if "/ours/" in f.where]
     assert ours == [], _show(ours)

@@ -27,7 +27,7 @@ import yaml
 from referencing import Registry, Resource
 
 from todo_cloud import versions
-from todo_cloud.gates import Finding, external_crds, object_id
+from todo_cloud.gates import Finding, external_crds, object_id, secretstore
 from todo_cloud.paths import CACHE, UMBRELLA
 from todo_cloud.render import Manifest
 
@@ -268,5 +268,7 @@ def validate_object(doc: Manifest, where: str) -> list[Finding]:
 
 
 def validate_documents(docs: Iterable[Manifest], where: str = "") -> list[Finding]:
-    """Findings of every object of a rendered release."""
-    return [f for doc in docs for f in validate_object(doc, where)]
+    """Findings of every object of a rendered release, and of the rules across its objects (a Dapr secret
+    store's apps can read through it: todo_cloud.gates.secretstore)."""
+    docs = list(docs)
+    return [f for doc in docs for f in validate_object(doc, where)] + secretstore.findings(docs, where)

@@ -16,8 +16,6 @@ COMMON = {
     ("NetworkPolicy", "todo-chatbot-test-dapr"),
     ("Job", "todo-chatbot-test-health"),
     ("Job", "todo-chatbot-test-dapr"),
-    ("Role", "todo-chatbot-backend-secret-reader"),
-    ("RoleBinding", "todo-chatbot-backend-secret-reader"),
 }
 TLS = {
     ("HTTPRoute", "todo-chatbot-https-redirect"),

@@ -134,10 +134,16 @@ def ip_egress(policy: Manifest) -> list[tuple[str, tuple[str, ...], set[Any]]]:
             for rule in policy["spec"]["egress"] for peer in rule["to"] if "ipBlock" in peer]
 
 
-def test_only_the_backend_reaches_the_api_server_and_the_internet(app: list[Manifest]) -> None:
+def test_only_the_backend_reaches_the_internet_and_no_component_the_api_server(app: list[Manifest]) -> None:
     backend = ip_egress(get(app, "NetworkPolicy", name("backend")))
-    # the Kubernetes API (the Dapr secret store), wherever DOKS puts it
-    assert ("0.0.0.0/0", (), {443, 6443}) in backend
     # the model provider's API: HTTPS to the internet, private ranges excluded
     assert ("0.0.0.0/0", ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"), {443}) in backend
+    # the Kubernetes API only with an API token, which no component mounts by default
+    assert not [rule for rule in backend if rule[2] & {6443}]
     assert not ip_egress(get(app, "NetworkPolicy", name("frontend")))
+
+
+def test_a_component_with_an_api_token_reaches_the_api_server() -> None:
+    docs = render_app("production", {"components": {"backend": {"serviceAccount": {"automountToken": True}}}})
+    # the Kubernetes API (e.g. an opted-in Dapr secret store), wherever DOKS puts it
+    assert ("0.0.0.0/0", (), {443, 6443}) in ip_egress(get(docs, "NetworkPolicy", name("backend")))

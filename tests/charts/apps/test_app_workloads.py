@@ -93,21 +93,25 @@ def test_each_component_has_its_own_service_account(app: list[Manifest], compone
     assert get(app, "ServiceAccount", name(component))["metadata"]["name"] == spec["serviceAccountName"]
 
 
-def test_only_the_backend_gets_an_api_token_for_the_dapr_secret_store(app: list[Manifest]) -> None:
-    # charts/platform scopes the Dapr Kubernetes secret store to the backend; its sidecar needs the API
-    assert pod_spec(app, "backend")["automountServiceAccountToken"] is True
-    assert pod_spec(app, "frontend")["automountServiceAccountToken"] is False
-    assert get(app, "ServiceAccount", name("frontend"))["automountServiceAccountToken"] is False
+@COMPONENT
+def test_no_component_gets_an_api_token_or_a_secret_role_by_default(app: list[Manifest], component: str) -> None:
+    # Secrets are mounted files; no Dapr secret store is scoped to an app unless it opts in (charts/platform)
+    assert pod_spec(app, component)["automountServiceAccountToken"] is False
+    assert get(app, "ServiceAccount", name(component))["automountServiceAccountToken"] is False
+    assert not find(app, "Role") and not find(app, "RoleBinding")
 
 
-def test_backend_may_read_only_its_named_secrets(app: list[Manifest]) -> None:
-    role = get(app, "Role", name("backend") + "-secret-reader")
+def test_a_component_that_opts_in_may_read_only_its_named_secrets() -> None:
+    docs = render_app("local", {"components": {"backend": {"serviceAccount": {
+        "automountToken": True, "readSecrets": ["todo-chatbot-database", "todo-chatbot-model-api"]}}}})
+    assert pod_spec(docs, "backend")["automountServiceAccountToken"] is True
+    role = get(docs, "Role", name("backend") + "-secret-reader")
     assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"],
                               "resourceNames": ["todo-chatbot-database", "todo-chatbot-model-api"]}]
-    binding = get(app, "RoleBinding", name("backend") + "-secret-reader")
+    binding = get(docs, "RoleBinding", name("backend") + "-secret-reader")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": name("backend"), "namespace": "todo-chatbot"}]
-    assert not find(app, "Role", name("frontend") + "-secret-reader")
+    assert not find(docs, "Role", name("frontend") + "-secret-reader")
 
 
 def test_service_account_token_is_mounted_only_when_asked_for() -> None:

@@ -85,8 +85,14 @@ def test_statestore_can_be_redis() -> None:
     assert meta["enableTLS"]["value"] == "true"
 
 
-def test_secretstore_reads_kubernetes_secrets(platform: list[Manifest]) -> None:
-    store = get(platform, "Component", "secretstore")
+def test_no_secret_store_by_default(platform: list[Manifest]) -> None:
+    # the apps read their Secrets as mounted files; component secretKeyRefs are resolved by the Dapr operator
+    assert not [c for c in find(platform, "Component") if c["spec"]["type"].startswith("secretstores.")]
+
+
+def test_an_opted_in_secret_store_reads_kubernetes_secrets_for_its_scoped_apps_only() -> None:
+    docs = render_platform("production", {"dapr": {"secretstore": {"enabled": True, "scopes": ["backend"]}}})
+    store = get(docs, "Component", "secretstore")
     assert store["spec"]["type"] == "secretstores.kubernetes"
     assert store["scopes"] == ["backend"]
 

@@ -31,8 +31,11 @@ BAD = {
         "production", {"dapr": {"statestore": {"scopes": ["backend", "billing"]}}},
         'dapr.statestore.scopes: unknown app id "billing"'),
     "secret store scoped to an unknown app": (
-        "production", {"dapr": {"secretstore": {"scopes": ["ghost"]}}},
+        "production", {"dapr": {"secretstore": {"enabled": True, "scopes": ["ghost"]}}},
         'dapr.secretstore.scopes: unknown app id "ghost"'),
+    "secret store enabled for no app": (
+        "production", {"dapr": {"secretstore": {"enabled": True}}},
+        "dapr.secretstore.scopes: the secret store is enabled but scoped to no app"),
     "service invocation policy for an unknown app": (
         "production", {"dapr": {"resiliency": {"invoke": {"app": "api"}}}},
         'dapr.resiliency.invoke.app: unknown app id "api"'),
