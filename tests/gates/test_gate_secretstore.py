@@ -76,6 +76,13 @@ def test_a_scoped_app_without_a_secret_role_is_a_finding(readers: list[dict[str,
         ("staging: Deployment/todo-chatbot/backend", "dapr-secretstore-role")]
 
 
+def test_a_binding_of_the_same_account_name_in_another_namespace_grants_nothing() -> None:
+    role, binding = secret_reader("backend")
+    binding["subjects"][0]["namespace"] = "elsewhere"
+    assert rules([store(["backend"]), dapr_app("backend", token=True), role, binding]) == [
+        ("staging: Deployment/todo-chatbot/backend", "dapr-secretstore-role")]
+
+
 def test_an_unscoped_store_is_a_finding() -> None:
     assert rules([store(None), dapr_app("backend", token=False)]) == [
         ("staging: Component/todo-chatbot/secretstore", "dapr-secretstore-scopes")]

@@ -32,6 +32,8 @@ from todo_cloud.paths import CACHE, UMBRELLA
 from todo_cloud.render import Manifest
 
 GATE = "validate"
+# Part of every cache key of converted CRD schemas: change it when to_json_schema changes.
+CONVERSION = "crd-schemas-v2"
 
 
 def kubernetes_minor() -> str:
@@ -130,7 +132,7 @@ def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _archives_digest(archives: list[Path]) -> str:
-    digest = hashlib.sha256(b"crd-schemas-v2")
+    digest = hashlib.sha256(CONVERSION.encode())
     for a in archives:
         digest.update(a.name.encode() + a.read_bytes())
     return digest.hexdigest()[:16]
@@ -179,7 +181,7 @@ def _external_crd_schemas() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     schemas: dict[str, dict[str, Any]] = {}
     unavailable: dict[str, str] = {}
     for pin in external_crds.pins():
-        digest = hashlib.sha256(f"crd-schemas-v2 {pin.source} {pin.paths}".encode()).hexdigest()[:16]
+        digest = hashlib.sha256(f"{CONVERSION} {pin.source} {pin.paths}".encode()).hexdigest()[:16]
         try:
             schemas.update(_cached(f"{pin.name}-{digest}", lambda pin=pin: _schemas_of(
                 external_crds.crd_documents_of(pin.name), pin.source)))
