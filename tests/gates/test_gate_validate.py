@@ -239,6 +239,18 @@ class TestExternalCrdsUnavailable:
         assert finding.message.endswith("cannot be downloaded from the Go module proxy: "
                                         "reading https://proxy.golang.org/x: 403 Forbidden")
 
+    @pytest.mark.upstream
+    def test_the_validate_command_fails_naming_the_objects_and_the_reason(  # type: ignore[no-untyped-def]
+            self, upstream_charts, monkeypatch, capsys) -> None:
+        del upstream_charts
+        monkeypatch.setattr(external_crds.shutil, "which", lambda name: None)
+        assert main(["validate", "--env", "staging"]) == 1
+        lines = capsys.readouterr().out.splitlines()
+        unavailable = [line for line in lines if "[schema-unavailable]" in line]
+        assert {line.split(": ")[1].split("/")[0] for line in unavailable} == {
+            "Gateway", "HTTPRoute", "Certificate", "ClusterIssuer"}
+        assert all(line.endswith("no Go toolchain on PATH to download it") for line in unavailable)
+
     def test_other_unknown_kinds_stay_unknown(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
         monkeypatch.setattr(external_crds.shutil, "which", lambda name: None)
         [finding] = validate_object({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}, "")
