@@ -9,9 +9,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from typing import Any
 
-from todo_cloud import envs
+import yaml
+
+from todo_cloud import envs, tools
 from todo_cloud.paths import CONFIG
+from todo_cloud.run import run
+from todo_cloud.sim import namespaces
 
 CLUSTER = "todo-chatbot"
 KIND_CONFIG = CONFIG / "kind.yaml"
@@ -37,9 +42,28 @@ def up() -> int:
     clusters = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=True).stdout
     if CLUSTER not in clusters.split():
         subprocess.run(["kind", "create", "cluster", "--name", CLUSTER, "--config", str(KIND_CONFIG)], check=True)
+    prepare_namespaces()
     from todo_cloud.cli import main as cli
 
-    return cli(["deploy", "--env", envs.get("local").name])
+    code = cli(["deploy", "--env", envs.get("local").name])
+    if code == 0:
+        print("make up: the local environment is deployed; check it end to end with `make smoke ENV=local`")
+    return code
+
+
+def namespace_objects(env: str = "local") -> list[dict[str, Any]]:
+    """The environment's namespaces, each labelled with the Pod Security level it enforces (as the simulated
+    cluster has them: todo_cloud.sim.namespaces)."""
+    return [{"apiVersion": "v1", "kind": "Namespace",
+             "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": level}}}
+            for name, level in namespaces(env).items()]
+
+
+def prepare_namespaces() -> None:
+    """Create (or label) the namespaces before the deploy, so Pod Security is enforced from the first pod."""
+    context = envs.get("local").kube_context
+    run([tools.path("kubectl"), "--context", context, "apply", "--server-side", "--field-manager=todo-cloud-kind",
+         "-f", "-"], input=yaml.safe_dump_all(namespace_objects()))
 
 
 def down() -> int:

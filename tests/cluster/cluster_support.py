@@ -1,0 +1,80 @@
+"""Helpers of the cluster tests (kept out of conftest.py so that test modules can import them)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from todo_cloud import envs, sim, tools
+from todo_cloud.deploy.secrets import our_charts, required_secrets, strings_in
+from todo_cloud.paths import UMBRELLA, VENV
+from todo_cloud.render import Manifest
+from todo_cloud.run import run
+
+HERE = Path(__file__).parent
+# Values added to every deploy of these tests while a known finding is open (each one names its finding).
+KNOWN_FINDINGS = HERE / "known-findings.yaml"
+CLI = VENV / "bin" / "todo-cloud"
+# Timeout of each Helm/kubectl step of the deploys here (KWOK pods are Ready within seconds).
+DEPLOY_TIMEOUT = "3m"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """Exit code, combined output and wall time of one CLI or tool run."""
+
+    returncode: int
+    output: str
+    seconds: float
+
+
+@dataclass
+class Deployment:
+    """The release as the deploy command installed it on one simulated cluster."""
+
+    env: envs.Environment
+    cluster: sim.Cluster
+    manifests: list[Manifest]
+    result: CommandResult
+    created_secrets: list[tuple[str, str]]
+
+    def kubectl_json(self, *args: str) -> Any:
+        return json.loads(self.cluster.kubectl(*args, "-o", "json").stdout)
+
+
+def cli(*args: str | Path, timeout: float = 900) -> CommandResult:
+    """`todo-cloud ARGS`, output (stdout + stderr) captured, exit code kept."""
+    start = time.monotonic()
+    proc = run([CLI, *args], check=False, timeout=timeout)
+    return CommandResult(proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start)
+
+
+def helm(cluster: sim.Cluster, *args: str | Path, timeout: float = 600) -> CommandResult:
+    """The pinned helm against `cluster`."""
+    start = time.monotonic()
+    proc = run([tools.path("helm"), "--kubeconfig", cluster.kubeconfig, *args], check=False, timeout=timeout)
+    return CommandResult(proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start)
+
+
+def create_required_secrets(cluster: sim.Cluster, env: envs.Environment, manifests: list[Manifest]) -> list[
+        tuple[str, str]]:
+    """Placeholder Secrets for every Secret the release needs but does not create (as an operator would)."""
+    configured = set().union(*(strings_in(yaml.safe_load(v.read_text()))
+                               for v in (UMBRELLA / "values.yaml", env.values_file, KNOWN_FINDINGS)))
+    refs = sorted({r.ref for r in required_secrets(manifests, env.namespace, our_charts(), configured)})
+    cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+                   for ns in sorted({r.namespace for r in refs} - set(sim.namespaces(env.name)))])
+    cluster.apply([{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": r.name, "namespace": r.namespace},
+                    "stringData": {"placeholder": "simulated cluster"}} for r in refs])
+    return [(r.namespace, r.name) for r in refs]
+
+
+def deploy(cluster: sim.Cluster, *extra: str | Path) -> CommandResult:
+    """`todo-cloud deploy` of the cluster's environment, with the known-findings values and `extra` args."""
+    return cli("deploy", "--env", cluster.env, "--kubeconfig", cluster.kubeconfig, "--timeout", DEPLOY_TIMEOUT,
+               "--values", KNOWN_FINDINGS, *extra)

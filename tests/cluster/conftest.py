@@ -1,0 +1,63 @@
+"""The simulated cluster for the cluster tests: one control plane per environment, shared by its tests.
+
+Every test here is marked `cluster` and put in one xdist group, so a single worker runs them in order,
+environment after environment: `sim_cluster` starts the environment's cluster (todo_cloud.sim) and always
+stops it (process groups, temp folder) before the next one starts. `deployment` installs the release
+once per cluster with the deploy command itself (`todo-cloud deploy`), default wait strategy included.
+Missing binaries skip with the one-line reason; a cluster that does not start is an error saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cluster_support import HERE, KNOWN_FINDINGS, Deployment, create_required_secrets, deploy
+
+from todo_cloud import deps, envs, sim
+from todo_cloud.paths import UMBRELLA
+from todo_cloud.render import render_chart
+
+GROUP = "sim-cluster"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder needs a cluster and runs on the one worker holding it."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.cluster)
+            item.add_marker(pytest.mark.xdist_group(GROUP))
+
+
+@pytest.fixture(scope="session")
+def sim_binaries() -> Path:
+    """The built binaries of the simulated cluster, or a skip saying how to build them."""
+    try:
+        return sim.bin_dir()
+    except sim.MissingBinaries as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session", params=envs.names())
+def sim_cluster(request: pytest.FixtureRequest, sim_binaries: Path,
+                upstream_charts: deps.DepsStatus) -> Iterator[sim.Cluster]:
+    """A running simulated cluster shaped like the environment's node pool (stopped after its tests)."""
+    del upstream_charts
+    try:
+        with sim.running(request.param, binaries=sim_binaries) as cluster:
+            yield cluster
+    except sim.SimError as exc:
+        pytest.fail(f"simulated cluster for {request.param} did not start: {exc}", pytrace=False)
+    alive = [name for name in cluster.pids if cluster.alive(name)]
+    assert not alive and not cluster.workdir.exists(), f"left behind after stop: {alive}, {cluster.workdir}"
+
+
+@pytest.fixture(scope="session")
+def deployment(sim_cluster: sim.Cluster) -> Deployment:
+    """The release installed on the environment's simulated cluster by the deploy command."""
+    env = envs.get(sim_cluster.env)
+    manifests = render_chart(UMBRELLA, [env.values_file, KNOWN_FINDINGS], release=env.release,
+                             namespace=env.namespace)
+    created = create_required_secrets(sim_cluster, env, manifests)
+    return Deployment(env, sim_cluster, manifests, deploy(sim_cluster), created)

@@ -1,0 +1,160 @@
+"""Life of the release on the simulated cluster, in order: a failed upgrade that Helm rolls back by itself,
+the rollback drill of the deploy command, an uninstall that leaves only what is documented, then an upgrade
+from the previous commit's chart (rendered from a git worktree) to this tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from cluster_support import KNOWN_FINDINGS, Deployment, deploy, helm
+
+from todo_cloud import sim
+from todo_cloud.deploy import plan as planning
+from todo_cloud.deploy.execute import Outcome, rollback
+from todo_cloud.deploy.runner import ToolRunner
+from todo_cloud.paths import REPO
+from todo_cloud.run import run
+
+# An upgrade that can never become healthy: kube-state-metrics asks for a node label no node has.
+UNSCHEDULABLE = {"kube-prometheus-stack": {"kube-state-metrics": {"nodeSelector": {"todo-sim/nowhere": "true"}}}}
+# What an uninstall leaves on purpose (docs/CLUSTER-TESTS.md 'Uninstall'): volumes' claims (data outlives the
+# release), the CRDs (applied by the deploy, not owned by Helm), and what exists in any namespace anyway.
+KEPT_KINDS = {"PersistentVolumeClaim"}
+ALWAYS_THERE = {("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")}
+# Environments whose drills run (comma-separated, or "all"); production by default, to keep `make test` short.
+LIFECYCLE_VAR = "TODO_CLOUD_SIM_LIFECYCLE"
+LIFECYCLE_DEFAULT = "production"
+NAMESPACED = "configmaps,secrets,services,serviceaccounts,deployments,statefulsets,daemonsets,jobs,pods,roles," \
+             "rolebindings,persistentvolumeclaims,networkpolicies,poddisruptionbudgets"
+
+
+@pytest.fixture(autouse=True)
+def _lifecycle_env(sim_cluster: sim.Cluster) -> None:
+    """These drills cost ~2.5 min per environment: `make test` runs them for LIFECYCLE_DEFAULT only."""
+    chosen = os.environ.get(LIFECYCLE_VAR, LIFECYCLE_DEFAULT)
+    if chosen != "all" and sim_cluster.env not in chosen.split(","):
+        pytest.skip(f"upgrade/rollback/uninstall drills run for {chosen} only ({LIFECYCLE_VAR}=all runs them "
+                    "for every environment)")
+
+
+def _history(deployment: Deployment) -> list[dict]:
+    got = helm(deployment.cluster, "history", deployment.env.release, "-n", deployment.env.namespace, "-o", "json")
+    assert got.returncode == 0, got.output
+    return json.loads(got.output[got.output.index("["):])
+
+
+def _deployed(deployment: Deployment) -> dict:
+    return next(r for r in _history(deployment) if r["status"] == "deployed")
+
+
+def test_a_failed_upgrade_is_rolled_back_by_helm(deployment: Deployment, tmp_path: Path) -> None:
+    assert deployment.result.returncode == 0, "the release did not install; nothing to upgrade"
+    before = _deployed(deployment)
+    broken = tmp_path / "unschedulable.yaml"
+    broken.write_text(yaml.safe_dump(UNSCHEDULABLE))
+    got = deploy(deployment.cluster, "--values", broken, "--timeout", "30s")
+    assert got.returncode == int(Outcome.FAILED), got.output[-3000:]
+    assert "Helm rolled it back" in got.output
+    after = _deployed(deployment)
+    assert after["revision"] > before["revision"] and "Rollback to" in after["description"]
+    ksm = deployment.kubectl_json("get", "deployments", "-n", deployment.env.namespace, "-l",
+                                  "app.kubernetes.io/name=kube-state-metrics")["items"]
+    assert ksm and all(not d["spec"]["template"]["spec"].get("nodeSelector", {}).get("todo-sim/nowhere") for d in ksm)
+
+
+def test_the_rollback_drill_returns_to_the_last_good_revision(deployment: Deployment) -> None:
+    """The deploy's own rollback (what runs after a failed health check) against the live release."""
+    current = _deployed(deployment)
+    plan = planning.Plan(deployment.env, False, (), planning.Options(values=(), timeout="2m"))
+    messages: list[str] = []
+    outcome = rollback(plan, ToolRunner(deployment.cluster.kubeconfig), messages.append)
+    assert outcome == Outcome.ROLLED_BACK, messages
+    after = _deployed(deployment)
+    assert after["revision"] == current["revision"] + 1
+    assert after["description"].startswith("Rollback to"), after
+
+
+def _leftovers(deployment: Deployment) -> list[str]:
+    found = []
+    ours = set(deployment.created_secrets)
+    for ns in sim.namespaces(deployment.env.name):
+        items = deployment.kubectl_json("get", NAMESPACED, "-n", ns)["items"]
+        for i in items:
+            kind, name = i["kind"], i["metadata"]["name"]
+            if kind in KEPT_KINDS or (kind, name) in ALWAYS_THERE or ((ns, name) in ours and kind == "Secret"):
+                continue
+            found.append(f"{kind} {ns}/{name}")
+    for kind in ("clusterroles", "clusterrolebindings", "mutatingwebhookconfigurations",
+                 "validatingwebhookconfigurations"):
+        for i in deployment.kubectl_json("get", kind, "-l", f"app.kubernetes.io/instance={deployment.env.release}")[
+                "items"]:
+            found.append(f"{i['kind']} {i['metadata']['name']}")
+    return found
+
+
+def test_uninstall_leaves_only_what_is_documented(deployment: Deployment) -> None:
+    got = helm(deployment.cluster, "uninstall", deployment.env.release, "-n", deployment.env.namespace,
+               "--wait", "--timeout", "2m")
+    assert got.returncode == 0, got.output
+    left = _leftovers(deployment)
+    assert not left, f"left behind by `helm uninstall`: {left}"
+    crds = deployment.kubectl_json("get", "crds")["items"]
+    assert any(c["spec"]["group"] == "kafka.strimzi.io" for c in crds), "the CRDs must outlive the release"
+
+
+@pytest.fixture(scope="module")
+def previous_chart() -> Iterator[tuple[str, Path]]:
+    """(commit, worktree) of the newest commit before HEAD that changed the charts or the values, with the
+    umbrella's dependencies in place (the same pinned archives where that commit pins the same versions)."""
+    got = run(["git", "-C", REPO, "log", "-n1", "--format=%H", "HEAD~1", "--", "charts", "values"], check=False)
+    commit = got.stdout.strip()
+    if got.returncode != 0 or not commit:
+        pytest.skip("no earlier commit changing charts/ or values/ in this clone (shallow?)")
+    folder = Path(tempfile.mkdtemp(prefix="todo-previous-"))
+    tree = folder / "tree"
+    run(["git", "-C", REPO, "worktree", "add", "--detach", tree, commit])
+    try:
+        umbrella = tree / "charts" / "todo-chatbot-cloud"
+        deps_dir = umbrella / "charts"
+        deps_dir.mkdir(exist_ok=True)
+        for dep in yaml.safe_load((umbrella / "Chart.yaml").read_text()).get("dependencies") or []:
+            repo_url = str(dep.get("repository", ""))
+            if repo_url.startswith("file://"):
+                (deps_dir / dep["name"]).symlink_to(Path("../..") / Path(repo_url.removeprefix("file://../")))
+                continue
+            archive = REPO / "charts" / "todo-chatbot-cloud" / "charts" / f"{dep['name']}-{dep['version']}.tgz"
+            if not archive.is_file():
+                pytest.skip(f"commit {commit[:10]} pins {dep['name']} {dep['version']}, not in place here")
+            shutil.copy2(archive, deps_dir)
+        yield commit, tree
+    finally:
+        run(["git", "-C", REPO, "worktree", "remove", "--force", tree], check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_an_upgrade_from_the_previous_commit_is_healthy(deployment: Deployment,
+                                                        previous_chart: tuple[str, Path]) -> None:
+    commit, tree = previous_chart
+    env = deployment.env
+    if _history_or_empty(deployment):
+        helm(deployment.cluster, "uninstall", env.release, "-n", env.namespace, "--wait", "--timeout", "2m")
+    old = helm(deployment.cluster, "upgrade", "--install", env.release, tree / "charts" / "todo-chatbot-cloud",
+               "-n", env.namespace, "--kube-context", env.kube_context, "--skip-crds", "--wait=watcher",
+               "--timeout", "3m", "-f", tree / "values" / f"{env.name}.yaml", "-f", KNOWN_FINDINGS, timeout=400)
+    assert old.returncode == 0, f"the chart of {commit[:10]} did not install: {old.output[-3000:]}"
+    got = deploy(deployment.cluster)
+    assert got.returncode == 0, f"upgrade from {commit[:10]} to this tree failed:\n{got.output[-4000:]}"
+    history = _history(deployment)
+    assert [r["status"] for r in history][-2:] == ["superseded", "deployed"], history
+
+
+def _history_or_empty(deployment: Deployment) -> list[dict]:
+    got = helm(deployment.cluster, "history", deployment.env.release, "-n", deployment.env.namespace, "-o", "json")
+    return json.loads(got.output[got.output.index("["):]) if got.returncode == 0 else []
