@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +22,9 @@ class Environment:
     release: str
     namespace: str
     kube_context: str
+    # Namespaces the deploy creates, name -> Pod Security level enforced there (restricted, baseline,
+    # privileged); the release namespace is always among them.
+    namespaces: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def values_file(self) -> Path:
@@ -32,7 +35,8 @@ class Environment:
 def all_environments() -> dict[str, Environment]:
     data = yaml.safe_load((CONFIG / "environments.yaml").read_text())["environments"]
     return {
-        name: Environment(name, e["description"], e["release"], e["namespace"], e["kubeContext"])
+        name: Environment(name, e["description"], e["release"], e["namespace"], e["kubeContext"],
+                          {e["namespace"]: "restricted", **(e.get("namespaces") or {})})
         for name, e in data.items()
     }
 

@@ -29,7 +29,8 @@ def test_recorded_first_install_applies_crds_then_infrastructure_then_the_releas
         "kubectl get secrets",
         "helm history todo-chatbot",
         "kubectl get",
-        "kubectl apply",
+        "kubectl apply",  # namespaces with their Pod Security levels
+        "kubectl apply",  # CRDs
         "helm upgrade todo-chatbot",
         "kubectl wait deployment/dapr-sidecar-injector",
         "helm upgrade todo-chatbot",
@@ -58,9 +59,28 @@ def test_recorded_upgrade_skips_the_infrastructure_phase(run_deploy, env):
     assert order == sorted(order)
 
 
+def _applies(runner) -> list[int]:  # type: ignore[no-untyped-def]
+    """Indexes of the `kubectl apply` calls: namespaces first, then the CRDs."""
+    return [i for i, head in enumerate(runner.heads()) if head == "kubectl apply"]
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_recorded_namespaces_are_applied_first_with_their_pod_security_levels(run_deploy, env):
+    _, runner, _ = run_deploy(env, answers(env, revisions=UPGRADE))
+    first, crds = _applies(runner)
+    assert first < crds < runner.heads().index("helm upgrade todo-chatbot")
+    assert {"--server-side", "--force-conflicts", "--filename", "-"} <= set(runner.calls[first])
+    namespaces = {d["metadata"]["name"]: d["metadata"]["labels"] for d in yaml.safe_load_all(runner.inputs[first])}
+    assert set(namespaces) == {"todo-chatbot", "todo-chatbot-node"}
+    assert namespaces["todo-chatbot"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert namespaces["todo-chatbot-node"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    for labels in namespaces.values():
+        assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/enforce"]
+
+
 def test_recorded_crds_are_applied_server_side_from_the_bundle_before_every_upgrade(run_deploy):
     _, runner, _ = run_deploy("production", answers("production", revisions=UPGRADE))
-    i = runner.heads().index("kubectl apply")
+    i = _applies(runner)[1]
     apply = runner.calls[i]
     assert {"--server-side", "--force-conflicts", "--filename", "-"} <= set(apply)
     assert "--context" in apply and apply[apply.index("--context") + 1] == "do-nyc3-todo-chatbot-production"
@@ -152,7 +172,7 @@ def test_recorded_failed_upgrade_relies_on_helm_rollback_and_runs_no_health_chec
 
 def test_recorded_failed_crd_apply_stops_before_the_release(run_deploy):
     canned = answers("staging", revisions=UPGRADE)
-    canned[("kubectl", "apply")] = Result(1, "", "conflict")
+    canned[("kubectl", "apply")] = [Result(0, "namespaces applied", ""), Result(1, "", "conflict")]
     outcome, runner, report = run_deploy("staging", canned)
     assert outcome is Outcome.FAILED
     assert not [c for c in runner.calls if c[0] == "helm" and c[1] != "history"]

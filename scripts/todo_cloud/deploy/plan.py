@@ -1,5 +1,7 @@
 """The phased install as data: (environment, cluster state, rendered release) -> ordered steps.
 
+0. namespaces: the environment's namespaces, each labelled with the Pod Security level it enforces
+   (config/environments.yaml), applied server-side on every deploy so the labels cannot drift;
 1. crds: the CRDs of the pinned chart archives, applied server-side (every install and upgrade);
 2. infrastructure (first install only): the release with `global.workloads.enabled=false`, then a wait
    until the Dapr sidecar injector is available (app pods created before it would start without sidecar);
@@ -12,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 from todo_cloud.deploy.state import ClusterState
 from todo_cloud.envs import Environment
@@ -119,11 +123,30 @@ def workloads(manifests: list[Manifest], namespace: str) -> list[tuple[str, str,
     return sorted(found)
 
 
+POD_SECURITY_MODES = ("enforce", "audit", "warn")
+
+
+def namespace_manifests(env: Environment) -> str:
+    """The environment's Namespaces with their Pod Security labels, as one YAML stream."""
+    docs = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {
+            **{f"pod-security.kubernetes.io/{mode}": level for mode in POD_SECURITY_MODES},
+            **{f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in POD_SECURITY_MODES},
+            "app.kubernetes.io/part-of": "todo-chatbot-cloud"}}}
+        for name, level in sorted(env.namespaces.items())
+    ]
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
 def build(env: Environment, state: ClusterState, manifests: list[Manifest], crd_bundle: str,
           opts: Options) -> Plan:
     """The steps of one deploy. `manifests` is the full release as rendered for this environment."""
     ctx = env.kube_context
-    steps = [Step("crds", f"apply {crd_bundle.count('# Source: ')} CRD files server-side",
+    levels = ", ".join(f"{n}={lvl}" for n, lvl in sorted(env.namespaces.items()))
+    steps = [Step("namespaces", f"apply namespaces with their Pod Security levels ({levels})",
+                  ("kubectl", "apply", "--context", ctx, "--server-side", "--force-conflicts",
+                   f"--field-manager={FIELD_MANAGER}", "--filename", "-"), namespace_manifests(env)),
+             Step("crds", f"apply {crd_bundle.count('# Source: ')} CRD files server-side",
                   ("kubectl", "apply", "--context", ctx, "--server-side", "--force-conflicts",
                    f"--field-manager={FIELD_MANAGER}", "--filename", "-"), crd_bundle)]
     first = state.first_install
