@@ -230,14 +230,14 @@ class TestExternalCrdsUnavailable:
 
     def test_a_module_the_proxy_refuses_is_schema_unavailable_with_the_proxy_message(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
         def refuse(cmd, **kwargs):  # type: ignore[no-untyped-def]
-            raise CommandError(cmd, 1, '{"Error": "reading https://proxy.golang.org/x: 403 Forbidden"}', "")
+            raise CommandError(cmd, 1, '{"Error": "reading https://goproxy.invalid/x: 403 Forbidden"}', "")
 
         monkeypatch.setattr(external_crds.shutil, "which", lambda name: f"/usr/local/go/bin/{name}")
         monkeypatch.setattr(external_crds, "run", refuse)
         [finding] = validate_object(certificate(), "staging")
         assert finding.rule == "schema-unavailable"
         assert finding.message.endswith("cannot be downloaded from the Go module proxy: "
-                                        "reading https://proxy.golang.org/x: 403 Forbidden")
+                                        "reading https://goproxy.invalid/x: 403 Forbidden")
 
     @pytest.mark.upstream
     def test_the_validate_command_fails_naming_the_objects_and_the_reason(  # type: ignore[no-untyped-def]
