@@ -23,9 +23,11 @@ GROUP = "sim-cluster"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of this folder needs a cluster and runs on the one worker holding it."""
+    """Every test of this folder that needs the simulated cluster (or its binaries) is marked `cluster` and
+    runs on the one worker holding it."""
     for item in items:
-        if HERE in Path(str(item.fspath)).parents:
+        needs = {"sim_binaries", "sim_cluster", "deployment"} & set(getattr(item, "fixturenames", ()))
+        if HERE in Path(str(item.fspath)).parents and needs:
             item.add_marker(pytest.mark.cluster)
             item.add_marker(pytest.mark.xdist_group(GROUP))
 

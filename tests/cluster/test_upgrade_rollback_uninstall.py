@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,7 +104,9 @@ def test_uninstall_leaves_only_what_is_documented(deployment: Deployment) -> Non
     got = helm(deployment.cluster, "uninstall", deployment.env.release, "-n", deployment.env.namespace,
                "--wait", "--timeout", "2m")
     assert got.returncode == 0, got.output
-    left = _leftovers(deployment)
+    deadline = time.monotonic() + 90  # pods go with their ReplicaSets, collected in the background
+    while (left := _leftovers(deployment)) and time.monotonic() < deadline:
+        time.sleep(2)
     assert not left, f"left behind by `helm uninstall`: {left}"
     crds = deployment.kubectl_json("get", "crds")["items"]
     assert any(c["spec"]["group"] == "kafka.strimzi.io" for c in crds), "the CRDs must outlive the release"

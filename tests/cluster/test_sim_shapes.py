@@ -1,0 +1,75 @@
+"""What the simulated cluster is made of, decided without starting it: node pools, namespaces, ports."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from todo_cloud import kind, sim
+from todo_cloud.gates.report import tfvars
+from todo_cloud.paths import REPO
+from todo_cloud.run import run
+
+
+def test_the_local_pool_is_the_three_kind_workers_one_zone_each() -> None:
+    pool = sim.node_pool("local")
+    nodes = pool.nodes()
+    assert [n["metadata"]["labels"]["topology.kubernetes.io/zone"] for n in nodes] == ["zone-a", "zone-b", "zone-c"]
+    assert {n["status"]["allocatable"]["cpu"] for n in nodes} == {"2"}
+    assert {n["status"]["allocatable"]["memory"] for n in nodes} == {"4Gi"}
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_a_doks_pool_has_the_minimum_node_count_of_its_size_without_zones(env: str) -> None:
+    pool = sim.node_pool(env)
+    nodes = pool.nodes()
+    assert len(nodes) == int(tfvars(env)["node_min_count"])
+    assert all(n["status"]["allocatable"] == {"cpu": "1900m", "memory": "2.5Gi", "pods": "110"} for n in nodes)
+    assert all("topology.kubernetes.io/zone" not in n["metadata"]["labels"] for n in nodes)
+    assert all(n["metadata"]["labels"]["node.kubernetes.io/instance-type"] == "s-2vcpu-4gb" for n in nodes)
+    assert all(n["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake" for n in nodes)
+
+
+@pytest.mark.parametrize("env", ["local", "staging", "production"])
+def test_the_release_namespace_enforces_restricted(env: str) -> None:
+    assert sim.namespaces(env)["todo-chatbot"] == "restricted"
+
+
+def test_a_fixed_port_in_use_is_refused_by_name() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(sim.PortInUse, match=rf"port {port} on 127.0.0.1 \(for etcd\) is already in use"):
+            sim.free_ports({"etcd": port})
+
+
+def test_an_unknown_component_port_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown components"):
+        sim.free_ports({"kubelet": 10250})
+
+
+def test_free_ports_are_distinct() -> None:
+    ports = sim.free_ports()
+    assert set(ports) == set(sim.COMPONENTS) and len(set(ports.values())) == len(ports)
+
+
+def test_make_up_labels_the_namespaces_with_their_pod_security_level() -> None:
+    objs = {o["metadata"]["name"]: o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+            for o in kind.namespace_objects()}
+    assert objs == sim.namespaces("local")
+
+
+def test_the_smoke_command_refuses_a_missing_kubeconfig(tmp_path: Path) -> None:
+    got = run([REPO / ".venv" / "bin" / "todo-cloud", "smoke", "--env", "local", "--kubeconfig",
+               tmp_path / "absent"], check=False)
+    assert got.returncode == 2 and "no such file" in got.stderr
+
+
+def test_sim_down_without_a_cluster_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sim, "STATE", tmp_path / "state.json")
+    assert sim.main(["down"]) == 0
+    assert "no simulated cluster is up" in capsys.readouterr().err
