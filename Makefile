@@ -70,8 +70,8 @@ tools-go: ## build every Go-built tool of versions.toml [go_tools] into the user
 sim-build: ## build the simulated cluster's binaries from the Go module proxy (cached outside the repo)
 	@bash tools/sim/build.sh
 
-sim-up: bootstrap ## start the simulated cluster (etcd, apiserver, scheduler, controller-manager, kwok)
-	@$(PY) -m todo_cloud.sim up
+sim-up: bootstrap ## start the simulated cluster (etcd, apiserver, scheduler, controller-manager, kwok): make sim-up ENV=production
+	@$(PY) -m todo_cloud.sim up --env $(ENV)
 
 sim-down: bootstrap ## stop the simulated cluster
 	@$(PY) -m todo_cloud.sim down

@@ -562,7 +562,8 @@ def up(env: str) -> int:
                                  "kubeconfig": str(cluster.kubeconfig)}, indent=2))
     print(f"sim up: {env} cluster ready in {cluster.timings['ready']:.1f} s ({cluster.server}, "
           f"{node_pool(env).count} fake nodes)\n  export KUBECONFIG={cluster.kubeconfig}\n"
-          f"  then: todo-cloud deploy --env {env} --wait legacy; make sim-down to stop")
+          f"  then create the Secrets the deploy asks for and run: todo-cloud deploy --env {env} "
+          f"--kubeconfig {cluster.kubeconfig}\n  make sim-down stops it")
     return 0
 
 
