@@ -1,5 +1,9 @@
 """Subcommands of `todo-cloud`. Each module defines `configure(parser)` and `run(args) -> int`."""
 
+from __future__ import annotations
+
+import sys
+
 # Module name -> one-line help, in the order `todo-cloud --help` lists them.
 COMMANDS = {
     "envs": "list the environments",
@@ -14,3 +18,27 @@ COMMANDS = {
     "smoke": "smoke tests against a running environment",
     "publish": "package the umbrella chart and push it to an OCI registry",
 }
+
+
+# Exit code of a command whose prerequisites (the umbrella's upstream charts) cannot be had.
+UNAVAILABLE = 2
+
+
+def selected_environments(requested: list[str] | None) -> list[str]:
+    """The environments a command works on: those requested (each checked by name), else all of them."""
+    from todo_cloud import envs
+
+    names = requested or envs.names()
+    for name in names:
+        envs.get(name)
+    return names
+
+
+def upstream_ready(command: str) -> bool:
+    """Build the umbrella's dependencies; False, after saying why on stderr, when they cannot be had."""
+    from todo_cloud import deps
+
+    status = deps.ensure()
+    if not status.ready:
+        print(f"todo-cloud {command}: upstream charts unavailable: {status.reason}", file=sys.stderr)
+    return status.ready

@@ -6,9 +6,9 @@ then the skipped checks with their reasons; exit 1 on any finding."""
 from __future__ import annotations
 
 import argparse
-import sys
 
-from todo_cloud import deps, envs
+from todo_cloud import envs
+from todo_cloud.commands import UNAVAILABLE, selected_environments, upstream_ready
 from todo_cloud.gates import checkov, own_object_keys, project
 from todo_cloud.render import render_environment
 
@@ -19,13 +19,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    env_names = args.env or envs.names()
-    for name in env_names:
-        envs.get(name)
-    status = deps.ensure()
-    if not status.ready:
-        print(f"todo-cloud policy: upstream charts unavailable: {status.reason}", file=sys.stderr)
-        return 2
+    env_names = selected_environments(args.env)
+    if not upstream_ready("policy"):
+        return UNAVAILABLE
     releases = {env: render_environment(env) for env in env_names}
     own = {env: own_object_keys(env) for env in env_names}
     result = checkov.run_policy(releases, own, include_repo_targets=not args.manifests_only)

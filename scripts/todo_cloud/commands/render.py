@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from todo_cloud import deps, envs
+from todo_cloud import envs
+from todo_cloud.commands import UNAVAILABLE, upstream_ready
 from todo_cloud.render import RenderError, render_environment, write_manifests
 
 
@@ -19,10 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     env = envs.get(args.env)
-    status = deps.ensure()
-    if not status.ready:
-        print(f"render: cannot render the umbrella: {status.reason}", file=sys.stderr)
-        return 1
+    if not upstream_ready("render"):
+        return UNAVAILABLE
     try:
         docs = render_environment(env.name)
     except RenderError as exc:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from todo_cloud import deps, envs
+from todo_cloud import envs
+from todo_cloud.commands import UNAVAILABLE, upstream_ready
 from todo_cloud.gates import report
 from todo_cloud.render import render_environment
 
@@ -24,10 +24,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     env = envs.get(args.env)
-    status = deps.ensure()
-    if not status.ready:
-        print(f"todo-cloud report: upstream charts unavailable: {status.reason}", file=sys.stderr)
-        return 2
+    if not upstream_ready("report"):
+        return UNAVAILABLE
     result = report.build(env.name, render_environment(env.name), env.namespace)
     as_json = json.dumps(asdict(result), indent=2, sort_keys=True)
     if args.out:

@@ -7,9 +7,8 @@ Prints one line per finding, naming the object (or file) and the rule; exit 1 on
 from __future__ import annotations
 
 import argparse
-import sys
 
-from todo_cloud import deps, envs
+from todo_cloud.commands import UNAVAILABLE, selected_environments, upstream_ready
 from todo_cloud.gates import Finding, data, kubeschema
 from todo_cloud.render import render_environment
 
@@ -25,13 +24,9 @@ def print_findings(gate: str, findings: list[Finding], checked: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    env_names = args.env or envs.names()
-    for name in env_names:
-        envs.get(name)
-    status = deps.ensure()
-    if not status.ready:
-        print(f"todo-cloud validate: upstream charts unavailable: {status.reason}", file=sys.stderr)
-        return 2
+    env_names = selected_environments(args.env)
+    if not upstream_ready("validate"):
+        return UNAVAILABLE
     failed = 0
     for env in env_names:
         docs = render_environment(env)
