@@ -22,14 +22,29 @@ from todo_cloud.render import render_chart
 GROUP = "sim-cluster"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test of this folder that needs the simulated cluster (or its binaries) is marked `cluster` and
-    runs on the one worker holding it."""
+    runs on the one worker holding it: with `--dist loadgroup`, xdist schedules by an `@group` suffix of the
+    node id; xdist 3.8 sets it where pytest 9 no longer looks, so it is set here."""
+    loadgroup = bool(config.getoption("loadgroup", False))
     for item in items:
         needs = {"sim_binaries", "sim_cluster", "deployment"} & set(getattr(item, "fixturenames", ()))
         if HERE in Path(str(item.fspath)).parents and needs:
             item.add_marker(pytest.mark.cluster)
             item.add_marker(pytest.mark.xdist_group(GROUP))
+            if loadgroup and not item.nodeid.endswith(f"@{GROUP}"):
+                _set_nodeid(item, f"{item.nodeid}@{GROUP}")
+
+
+def _set_nodeid(item: pytest.Item, nodeid: str) -> None:
+    """What xdist 3.8 does with `item._nodeid`, which pytest 9 no longer reads (its node ids are `_id`)."""
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest < 9
+        item._nodeid = nodeid
+    else:
+        item._id = NodeId.parse(nodeid)
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +78,4 @@ def deployment(sim_cluster: sim.Cluster) -> Deployment:
                              namespace=env.namespace)
     created = create_required_secrets(sim_cluster, env, manifests)
     return Deployment(env, sim_cluster, manifests, deploy(sim_cluster), created)
+

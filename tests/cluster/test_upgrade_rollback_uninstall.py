@@ -60,7 +60,7 @@ def test_a_failed_upgrade_is_rolled_back_by_helm(deployment: Deployment, tmp_pat
     before = _deployed(deployment)
     broken = tmp_path / "unschedulable.yaml"
     broken.write_text(yaml.safe_dump(UNSCHEDULABLE))
-    got = deploy(deployment.cluster, "--values", broken, "--timeout", "30s")
+    got = deploy(deployment.cluster, "--values", broken, "--timeout", "15s")
     assert got.returncode == int(Outcome.FAILED), got.output[-3000:]
     assert "Helm rolled it back" in got.output
     after = _deployed(deployment)
