@@ -16,10 +16,7 @@ from todo_cloud.render import Manifest, render_environment
 POD_TEMPLATES = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 # Open findings (kind/name of the workload -> what is wrong); tests/cluster/known-findings.yaml works around
 # each one for the other cluster tests. Remove an entry (and its values) once the chart is fixed.
-KNOWN = {
-    "Deployment/todo-chatbot-jaeger": "the jaeger chart's container sets no securityContext (runAsNonRoot, "
-                                      "seccompProfile, allowPrivilegeEscalation, capabilities): restricted rejects it",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _probe(doc: Manifest, namespace: str) -> dict:
