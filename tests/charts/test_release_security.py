@@ -1,5 +1,6 @@
-"""Every pod template of the release namespace meets Pod Security "restricted", checked offline on the
-rendered umbrella of each environment (the simulated cluster checks the same with the real admission)."""
+"""Security of the whole release, offline on the rendered umbrella of each environment: every pod template of
+the release namespace meets Pod Security "restricted" (the simulated cluster checks the same with the real
+admission), and no Role of the release grants Secret access outside its own namespaces."""
 
 from __future__ import annotations
 
@@ -73,3 +74,16 @@ def test_the_check_itself_refuses_what_restricted_refuses() -> None:
                      "c: runAsNonRoot is not true", "c: seccompProfile None", "c: capabilities not dropped (ALL)",
                      "c: adds ['NET_ADMIN']"):
         assert expected in found
+
+
+@pytest.mark.upstream
+def test_no_role_of_the_release_grants_secret_access_outside_its_namespaces(
+        release: list[Manifest], env_name: str) -> None:
+    ours = set(envs.get(env_name).namespaces)
+    outside = [
+        f"{d['kind']}/{d['metadata'].get('namespace')}/{d['metadata']['name']}"
+        for d in release
+        if d["kind"] == "Role" and d["metadata"].get("namespace") not in (None, *ours)
+        and any("secrets" in (rule.get("resources") or []) for rule in d.get("rules") or [])
+    ]
+    assert outside == []
