@@ -41,12 +41,14 @@ def main() -> int:
     top = REPO / pins["python"]["requirements"]
     reqs = [line.strip() for line in top.read_text().splitlines() if line.strip() and not line.startswith("#")]
     frozen = freeze(reqs)
-    # Keep only the build backend among the setup tools, as the editable install needs it offline.
+    # The venv's own setuptools/wheel are left out, except the build backend pinned at the top level (the
+    # editable install of this package needs it offline).
     frozen = [p for p in frozen if not p.lower().startswith(BUILD_BACKEND)] + [
         r for r in reqs if r.lower().startswith(BUILD_BACKEND)]
     write(REPO / pins["python"]["lock"], "pip freeze of the tooling venv", frozen)
     checkov = pins["tools"]["checkov"]
-    write(REPO / checkov["lock"], "pip freeze of the checkov tool venv", freeze([f"checkov=={checkov['version']}"]))
+    tool_pins = [p for p in freeze([f"checkov=={checkov['version']}"]) if not p.lower().startswith(BUILD_BACKEND)]
+    write(REPO / checkov["lock"], "pip freeze of the checkov tool venv", tool_pins)
     return 0
 
 
