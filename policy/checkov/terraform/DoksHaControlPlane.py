@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _doks import as_bool, first
+from _doks import explicitly_true
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -19,12 +19,7 @@ class DoksHaControlPlane(BaseResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        if "ha" not in conf:
-            return CheckResult.FAILED
-        ha = as_bool(first(conf, "ha"))
-        if ha is None:
-            return CheckResult.UNKNOWN
-        return CheckResult.PASSED if ha else CheckResult.FAILED
+        return explicitly_true(conf, "ha")
 
 
 check = DoksHaControlPlane()

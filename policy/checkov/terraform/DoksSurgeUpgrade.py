@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _doks import as_bool, first
+from _doks import explicitly_true
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
@@ -19,13 +19,7 @@ class DoksSurgeUpgrade(BaseResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        # Explicit only: the provider's default has changed before, so the setting must be written down.
-        if "surge_upgrade" not in conf:
-            return CheckResult.FAILED
-        surge = as_bool(first(conf, "surge_upgrade"))
-        if surge is None:
-            return CheckResult.UNKNOWN
-        return CheckResult.PASSED if surge else CheckResult.FAILED
+        return explicitly_true(conf, "surge_upgrade")
 
 
 check = DoksSurgeUpgrade()

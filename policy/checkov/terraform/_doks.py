@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkov.common.models.enums import CheckResult
+
 
 def first(conf: dict[str, Any], key: str) -> Any:
     """The value of `key` in a parsed resource or block, unwrapped from checkov's one-element list."""
@@ -31,3 +33,14 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+def explicitly_true(conf: dict[str, Any], key: str) -> CheckResult:
+    """PASSED when `key` is written down as true; FAILED when absent or false (provider defaults have
+    changed before, so the setting must be explicit); UNKNOWN when it is not resolved (a variable)."""
+    if key not in conf:
+        return CheckResult.FAILED
+    value = as_bool(first(conf, key))
+    if value is None:
+        return CheckResult.UNKNOWN
+    return CheckResult.PASSED if value else CheckResult.FAILED
