@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 
+# Aliased: this package's `deps` and `envs` command modules would rebind the plain names on import.
+from todo_cloud import deps as deps_module
+from todo_cloud import envs as envs_module
+
 # Module name -> one-line help, in the order `todo-cloud --help` lists them.
 COMMANDS = {
     "envs": "list the environments",
@@ -26,19 +30,15 @@ UNAVAILABLE = 2
 
 def selected_environments(requested: list[str] | None) -> list[str]:
     """The environments a command works on: those requested (each checked by name), else all of them."""
-    from todo_cloud import envs
-
-    names = requested or envs.names()
+    names = requested or envs_module.names()
     for name in names:
-        envs.get(name)
+        envs_module.get(name)
     return names
 
 
 def upstream_ready(command: str) -> bool:
     """Build the umbrella's dependencies; False, after saying why on stderr, when they cannot be had."""
-    from todo_cloud import deps
-
-    status = deps.ensure()
+    status = deps_module.ensure()
     if not status.ready:
         print(f"todo-cloud {command}: upstream charts unavailable: {status.reason}", file=sys.stderr)
     return status.ready

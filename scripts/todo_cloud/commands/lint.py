@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from todo_cloud import deps, envs, tools
+from todo_cloud.commands import selected_environments
 from todo_cloud.paths import CHARTS, REPO, UMBRELLA, VENV
 from todo_cloud.render import subchart_values
 from todo_cloud.run import run as run_command
@@ -30,11 +31,11 @@ def own_charts() -> list[str]:
     return sorted(p.parent.name for p in CHARTS.glob("*/Chart.yaml") if p.parent != UMBRELLA)
 
 
-def helm_lint_commands(env_names: list[str]) -> list[tuple[str, list]]:
-    """(label, command) for every chart x environment; the umbrella only when its dependencies are in place."""
+def helm_lint_commands(env_names: list[str], tmp: Path) -> list[tuple[str, list]]:
+    """(label, command) for every chart x environment; the umbrella only when its dependencies are in place.
+    The values our charts get from the umbrella are written to `tmp`, which must outlive the commands."""
     helm = tools.path("helm")
     checks: list[tuple[str, list]] = []
-    tmp = Path(tempfile.mkdtemp(prefix="todo-lint-"))
     for chart in own_charts():
         for env in env_names:
             values = tmp / f"{chart}-{env}.yaml"
@@ -64,10 +65,13 @@ def run_checks(checks: list[tuple[str, list]]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    env_names = args.env or envs.names()
-    for name in env_names:
-        envs.get(name)
-    checks = helm_lint_commands(env_names)
+    env_names = selected_environments(args.env)
+    with tempfile.TemporaryDirectory(prefix="todo-lint-") as tmp:
+        return run_checks(repo_checks(helm_lint_commands(env_names, Path(tmp))))
+
+
+def repo_checks(checks: list[tuple[str, list]]) -> list[tuple[str, list]]:
+    """`checks` plus the linters of the whole repository: yamllint, ruff and actionlint."""
     checks.append(("yamllint", [VENV / "bin" / "yamllint", "--strict", "-c", REPO / ".yamllint.yaml", "."]))
     checks.append(("ruff", [VENV / "bin" / "ruff", "check", "scripts", "tests"]))
     actionlint = actionlint_command()
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         checks.append(("actionlint", actionlint))
     else:
         print("note: actionlint: no workflow files in .github/workflows")
-    return run_checks(checks)
+    return checks
 
 
 def actionlint_command(workflows: Path = WORKFLOWS) -> list | None:
