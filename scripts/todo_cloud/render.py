@@ -79,7 +79,6 @@ def render_chart(
     release: str = "todo-chatbot",
     namespace: str = "todo-chatbot",
     include_crds: bool = False,
-    extra_args: Sequence[str] = (),
 ) -> list[Manifest]:
     """Render `chart` with `values` files (in order) and `overrides` (a values dict applied last)."""
     values = [Path(v) for v in values]
@@ -87,7 +86,6 @@ def render_chart(
         "release": release,
         "namespace": namespace,
         "crds": include_crds,
-        "extra": list(extra_args),
         "kube": versions.kubernetes_version(),
         "helm": versions.tool("helm")["version"],
     }
@@ -123,7 +121,6 @@ def _helm_template(chart: Path, values: list[Path], overrides: Mapping[str, Any]
             extra = Path(tmp) / "overrides.yaml"
             extra.write_text(yaml.safe_dump(dict(overrides)))
             cmd += ["--values", extra]
-        cmd += list(opts["extra"])
         try:
             out = run(cmd, timeout=300).stdout
         except CommandError as exc:
