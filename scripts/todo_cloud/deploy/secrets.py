@@ -5,9 +5,15 @@ upstream charts reference Secrets that their own hooks or operators create, so t
 where our values name the Secret (e.g. Loki's object-storage credentials in values/<env>.yaml). Generic over object
 kinds: every reference found anywhere in such an object counts (env `secretKeyRef`,
 `envFrom[].secretRef`, volumes' and Strimzi's `secretName`, `existingSecret`, `imagePullSecrets`,
-projected `secret` sources, Gateway `certificateRefs`, Dapr component `secretKeyRef`s), except optional
-ones. Subtracted are the Secrets the release creates: its own Secret objects and those its custom
-resources make an operator write (cert-manager Certificates, Strimzi KafkaUsers and cluster CAs).
+projected `secret` sources, Gateway `certificateRefs`, Dapr component `secretKeyRef`s, the Dapr sidecar's
+`dapr.io/api-token-secret` annotation), except optional ones. Subtracted are the Secrets the release
+creates: its own Secret objects and those its custom resources make an operator write (cert-manager
+Certificates, Strimzi KafkaUsers and cluster CAs).
+
+Each required Secret also carries the keys its references read: `secretKeyRef.key`, the `items[].key` of a
+volume or projected source, `.dockerconfigjson` of an image pull Secret, `tls.crt`/`tls.key` of a Gateway
+certificate, `token` of a Dapr API token Secret. A reference that takes the whole Secret (`envFrom`, a
+volume without `items`, `existingSecret`) names no key: the manifests do not say which keys it reads.
 """
 
 from __future__ import annotations
@@ -36,44 +42,71 @@ class SecretRef:
         return f"{self.namespace}/{self.name}"
 
 
+# Keys that a reference of a fixed shape reads.
+PULL_SECRET_KEY = ".dockerconfigjson"
+TLS_KEYS = ("tls.crt", "tls.key")
+# Pod annotations of the Dapr sidecar injector naming a Secret whose key `token` holds an API token.
+DAPR_TOKEN_ANNOTATIONS = ("dapr.io/api-token-secret", "dapr.io/app-token-secret")
+DAPR_TOKEN_KEY = "token"
+
+
 @dataclass
 class RequiredSecret:
-    """A Secret the release needs, with the objects that reference it (`Kind/name`)."""
+    """A Secret the release needs, with the objects that reference it (`Kind/name`) and the keys they read
+    (sorted). `whole` is true when some reference takes the whole Secret (`envFrom`, a volume without
+    `items`, `existingSecret`): the keys it reads are not known from the manifests."""
 
     ref: SecretRef
     referenced_by: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    whole: bool = False
 
 
 def _object_id(obj: Manifest) -> str:
     return f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
 
 
-def _names_in(node: Any) -> Iterator[str]:
-    """Secret names referenced anywhere below `node` (optional references left out)."""
+def _item_keys(source: dict[str, Any]) -> list[str | None]:
+    """Keys a volume or projected `secret` source reads: its `items`, or None (every key) without them."""
+    items = source.get("items")
+    keys = [str(i["key"]) for i in items if isinstance(i, dict) and i.get("key")] if isinstance(items, list) else []
+    return list(keys) or [None]
+
+
+def _refs_in(node: Any) -> Iterator[tuple[str, str | None]]:
+    """(Secret name, key read) of every reference below `node`, key None where the whole Secret is taken
+    (optional references left out)."""
     if isinstance(node, list):
         for item in node:
-            yield from _names_in(item)
+            yield from _refs_in(item)
         return
     if not isinstance(node, dict):
         return
     for key, value in node.items():
         if key in ("secretKeyRef", "secretRef") and isinstance(value, dict) and value.get("name"):
             if not value.get("optional"):
-                yield str(value["name"])
+                read = value.get("key") if key == "secretKeyRef" else None
+                yield str(value["name"]), str(read) if read else None
         elif key in ("secretName", "existingSecret") and isinstance(value, str) and value:
             if not node.get("optional"):
-                yield value
+                for read in _item_keys(node) if key == "secretName" else [None]:
+                    yield value, read
         elif key == "secret" and isinstance(value, dict) and isinstance(value.get("name"), str):
             if not value.get("optional"):  # a projected volume source
-                yield value["name"]
+                for read in _item_keys(value):
+                    yield value["name"], read
         elif key == "imagePullSecrets" and isinstance(value, list):
-            yield from (str(v["name"]) for v in value if isinstance(v, dict) and v.get("name"))
+            yield from ((str(v["name"]), PULL_SECRET_KEY) for v in value if isinstance(v, dict) and v.get("name"))
             continue
         elif key == "certificateRefs" and isinstance(value, list):
-            yield from (str(v["name"]) for v in value
-                        if isinstance(v, dict) and v.get("name") and v.get("kind", "Secret") == "Secret")
+            yield from ((str(v["name"]), tls_key) for v in value
+                        if isinstance(v, dict) and v.get("name") and v.get("kind", "Secret") == "Secret"
+                        for tls_key in TLS_KEYS)
             continue
-        yield from _names_in(value)
+        elif key == "annotations" and isinstance(value, dict):
+            yield from ((str(value[a]), DAPR_TOKEN_KEY) for a in DAPR_TOKEN_ANNOTATIONS if value.get(a))
+            continue
+        yield from _refs_in(value)
 
 
 def _created_names(obj: Manifest) -> Iterator[str]:
@@ -121,7 +154,8 @@ def required_secrets(
     configured: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[RequiredSecret]:
     """Secrets referenced by objects of `charts` (default: ours), or by any object when `configured` (the
-    strings of our values files) names them, that the release does not create; sorted by namespace, name."""
+    strings of our values files) names them, that the release does not create; sorted by namespace, name,
+    each with the keys its references read."""
     charts = our_charts() if charts is None else charts
     docs = list(manifests)
     created = {SecretRef(_namespace(o, namespace), n) for o in docs for n in _created_names(o)}
@@ -131,11 +165,15 @@ def required_secrets(
             continue
         ours = chart_of(obj) in charts
         ns = _namespace(obj, namespace)
-        for name in _names_in(obj.get("spec") or {}) if "spec" in obj else _names_in(obj):
+        for name, read in _refs_in(obj.get("spec") or {}) if "spec" in obj else _refs_in(obj):
             ref = SecretRef(ns, name)
             if ref in created or not (ours or name in configured):
                 continue
             entry = needed.setdefault(ref, RequiredSecret(ref))
             if _object_id(obj) not in entry.referenced_by:
                 entry.referenced_by.append(_object_id(obj))
+            if read is None:
+                entry.whole = True
+            elif read not in entry.keys:
+                entry.keys = sorted([*entry.keys, read])
     return [needed[k] for k in sorted(needed)]
