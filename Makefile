@@ -11,7 +11,7 @@ CLI := $(VENV)/bin/todo-cloud
 BOOTSTRAP := PYTHONPATH=scripts python3 -m todo_cloud.bootstrap --quiet
 
 .PHONY: help test up down bootstrap deps generate check-generated render lint validate policy report \
-        test-charts tools-go deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
+        test-charts pin-images tools-go deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ validate: bootstrap ## schema-validate every rendered object of every environmen
 
 policy: bootstrap ## checkov and project policies over manifests, Terraform and workflows
 	@$(CLI) policy
+
+pin-images: bootstrap deps ## pin the upstream images by digest in values/ENV.yaml (needs registry access): make pin-images ENV=production [ARGS=--check]
+	@$(CLI) images pin --env $(ENV) $(ARGS)
 
 report: bootstrap ## image inventory, capacity and cost: make report ENV=production
 	@$(CLI) report --env $(ENV)

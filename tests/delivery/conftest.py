@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 
 import pytest
+import yaml
 from recorded import CRD_BUNDLE, OURS, FakeRunner, small_release
 
-from todo_cloud import envs
+from todo_cloud import envs, tools
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy.execute import Outcome, deploy
 from todo_cloud.deploy.secrets import required_secrets
@@ -31,3 +37,46 @@ def run_deploy() -> Callable[..., tuple[Outcome, FakeRunner, list[str]]]:
         return outcome, runner, lines
 
     return _run
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A CNCF distribution registry (versions.toml [go_tools.registry]) on a free loopback port, with its own
+    storage, for the module's lifetime; yields `127.0.0.1:<port>`."""
+    try:
+        binary = tools.go_tool("registry")
+    except tools.ToolError as exc:
+        pytest.skip(str(exc))
+    root = tmp_path_factory.mktemp("registry")
+    port = _free_port()
+    config = root / "config.yml"
+    config.write_text(yaml.safe_dump({
+        "version": 0.1, "log": {"level": "error"},
+        "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
+        "http": {"addr": f"127.0.0.1:{port}"},
+    }))
+    env = dict(os.environ, OTEL_TRACES_EXPORTER="none")
+    with (root / "registry.log").open("w") as log:
+        # A server for the module's lifetime: the one place a test starts a process outside todo_cloud.run.
+        server = subprocess.Popen([str(binary), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"registry did not start: {(root / 'registry.log').read_text()[-2000:]}")
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -6,11 +6,7 @@ publishing the same version again is refused."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import tarfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,48 +24,14 @@ from todo_cloud.run import run
 VERSION = str(yaml.safe_load((UMBRELLA / "Chart.yaml").read_text())["version"])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A distribution registry on a free loopback port, with its own storage; yields its oci:// charts ref."""
-    try:
-        binary = tools.go_tool("registry")
-    except tools.ToolError as exc:
-        pytest.skip(str(exc))
-    root = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = root / "config.yml"
-    config.write_text(yaml.safe_dump({
-        "version": 0.1, "log": {"level": "error"},
-        "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
-        "http": {"addr": f"127.0.0.1:{port}"},
-    }))
-    env = dict(os.environ, OTEL_TRACES_EXPORTER="none")
+def registry(local_registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The local registry's oci:// charts ref, with helm's registry config kept in a temp folder."""
     saved = os.environ.get("HELM_REGISTRY_CONFIG")
-    os.environ["HELM_REGISTRY_CONFIG"] = str(root / "helm-registry.json")
-    with (root / "registry.log").open("w") as log:
-        # A server for the module's lifetime: the one place a test starts a process outside todo_cloud.run.
-        server = subprocess.Popen([str(binary), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    os.environ["HELM_REGISTRY_CONFIG"] = str(tmp_path_factory.mktemp("helm") / "helm-registry.json")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"registry did not start: {(root / 'registry.log').read_text()[-2000:]}")
-                time.sleep(0.2)
-        yield f"oci://127.0.0.1:{port}/charts"
+        yield f"oci://{local_registry}/charts"
     finally:
-        server.terminate()
-        server.wait(timeout=20)
         if saved is None:
             os.environ.pop("HELM_REGISTRY_CONFIG", None)
         else:

@@ -143,9 +143,10 @@ def test_upstream_charts_pass_checkov_with_the_listed_skips(environments_policy)
 
 @pytest.mark.upstream
 @pytest.mark.xfail(strict=True, reason=(
-    "issues 4 and 5: upstream images of production are tags, not digests (CKV_TODO_K8S_1): Dapr operator, "
-    "sentry, sidecar-injector, placement, scheduler; strimzi-cluster-operator; Grafana, kube-state-metrics, "
-    "node-exporter, Prometheus operator and its admission jobs; Loki; Jaeger"))
+    "issue 6, blocked here: production's upstream images still run by tag (CKV_TODO_K8S_1). Every one has its "
+    "pin key (tests/delivery/test_image_pins.py), but the digests must come from the image registries, "
+    "unreachable from this machine: run `make pin-images ENV=production` where they are and commit "
+    "values/production.yaml; this test then passes and the marker goes"))
 def test_production_images_are_pinned_by_digest(environments_policy) -> None:  # type: ignore[no-untyped-def]
     undigested = [f for f in environments_policy.findings if f.rule == "CKV_TODO_K8S_1"]
     assert undigested == [], _show(undigested)

@@ -64,6 +64,16 @@ def test_the_inventory_includes_images_that_operators_and_injectors_start() -> N
     assert inventory["quay.io/strimzi/operator:1.2.0"]["started_by_operator"] is False
 
 
+def test_the_inventory_includes_the_config_reloader_the_prometheus_operator_adds() -> None:
+    operator = deployment("prometheus-operator", image="quay.io/prometheus-operator/prometheus-operator:v0.93.1")
+    operator["spec"]["template"]["spec"]["containers"][0]["args"] = [
+        "--kubelet-service=kube-system/kubelet",
+        "--prometheus-config-reloader=quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1"]
+    inventory = {i["image"]: i for i in report.image_inventory([operator])}
+    assert inventory["quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1"]["used_by"] == [
+        "Deployment/prometheus-operator"]
+
+
 class TestCapacity:
     def hpa(self, name: str, min_replicas: int) -> dict:
         return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": name},

@@ -24,6 +24,7 @@ SCHEMAS = CONFIG / "schemas"
 # use values.yamale. Files of config/ missing here are reported by `unschemed_files()`.
 DATA_SCHEMAS: dict[str, str] = {
     "config/environments.yaml": "environments.yamale",
+    "config/image-pins.yaml": "image-pins.yamale",
     "config/kind.yaml": "kind.yamale",
     "config/kind-capacity.yaml": "kind-capacity.yamale",
     "config/prices.yaml": "prices.yamale",

@@ -56,6 +56,9 @@ def split_image(image: str) -> dict[str, str | None]:
 
 def _image_references(doc: Manifest) -> list[str]:
     images = [c["image"] for c in containers(doc) if isinstance(c.get("image"), str)]
+    # the Prometheus operator adds its config reloader to every Prometheus and Alertmanager pod
+    images += [str(a).split("=", 1)[1] for c in containers(doc) for a in c.get("args") or []
+               if str(a).startswith("--prometheus-config-reloader=")]
     spec = doc.get("spec") or {}
     if doc.get("kind") in ("Prometheus", "Alertmanager") and isinstance(spec.get("image"), str):
         images.append(spec["image"])

@@ -1,0 +1,264 @@
+"""Upstream images pinned by digest in an environment's values (`todo-cloud images pin`).
+
+The pinned chart versions bring their images by tag. For an environment this renders the release with the
+pin keys of config/image-pins.yaml removed (so the tags are the charts' own), collects every image that runs
+(pod containers, the images operators start for our custom resources, the injected Dapr sidecar), resolves
+each upstream tag's digest from its registry (todo_cloud.oci) and writes the keys into values/<env>.yaml,
+comments and layout kept. All or nothing: every image is resolved, and the release rendered with the new pins
+is checked to run no upstream image by tag, before the file is written once.
+
+The app's own images are not pinned here: they are deploy inputs (`todo-cloud deploy --image`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from todo_cloud import envs, oci
+from todo_cloud.deploy.secrets import chart_of
+from todo_cloud.gates import containers
+from todo_cloud.gates.report import split_image
+from todo_cloud.paths import CONFIG, UMBRELLA
+from todo_cloud.render import Manifest, render_chart
+
+PINS = CONFIG / "image-pins.yaml"
+# Charts whose images are deploy inputs rather than pins (charts/app: `todo-cloud deploy --image`).
+INPUT_CHARTS = frozenset({"app"})
+DIGESTED = re.compile(r"@sha256:[0-9a-f]{64}$")
+Resolver = Callable[[str, str], str]
+
+
+class PinError(RuntimeError):
+    """Pins that cannot be written; the message names every image or key at fault."""
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One values key (dotted, from the umbrella's values) that pins an image, in its chart's form."""
+
+    key: str
+    form: str  # sha | digest | ref
+
+    def value(self, repository: str, tag: str, digest: str) -> str:
+        hexdigits = digest.removeprefix("sha256:")
+        return {"sha": hexdigits, "digest": digest, "ref": f"{repository}:{tag}@{digest}"}[self.form]
+
+
+@dataclass(frozen=True)
+class PinConfig:
+    images: dict[str, list[Pin]]
+    operator_images: dict[str, str]
+
+    @property
+    def keys(self) -> list[str]:
+        return [p.key for pins in self.images.values() for p in pins]
+
+
+def load(path: Path = PINS) -> PinConfig:
+    data = yaml.safe_load(path.read_text())
+    return PinConfig({repo: [Pin(**p) for p in pins] for repo, pins in data["images"].items()},
+                     dict(data.get("operatorImages") or {}))
+
+
+# --- what runs --------------------------------------------------------------------------------------------
+
+
+def _env_images(docs: Iterable[Manifest]) -> dict[str, str]:
+    """`NAME -> value` of every `*_IMAGE(S)` env var of the rendered containers (operators' image settings)."""
+    return {str(v["name"]): v["value"] for doc in docs for c in containers(doc) for v in c.get("env") or []
+            if str(v.get("name", "")).endswith(("_IMAGE", "_IMAGES")) and isinstance(v.get("value"), str)}
+
+
+def _kafka_images(kafka: Manifest, settings: Mapping[str, str]) -> list[str]:
+    """The images Strimzi runs for a Kafka resource: its own `image` fields, else the operator's defaults."""
+    spec = kafka.get("spec") or {}
+    by_version = dict(e.split("=", 1) for e in settings.get("STRIMZI_KAFKA_IMAGES", "").split() if "=" in e)
+    version = str((spec.get("kafka") or {}).get("version", ""))
+    found = [(spec.get("kafka") or {}).get("image") or by_version.get(version)]
+    for part, default in (("cruiseControl", "STRIMZI_DEFAULT_CRUISE_CONTROL_IMAGE"),
+                          ("kafkaExporter", "STRIMZI_DEFAULT_KAFKA_EXPORTER_IMAGE")):
+        if part in spec:
+            found.append((spec[part] or {}).get("image") or settings.get(default))
+    return [i for i in found if i]
+
+
+def running_images(docs: list[Manifest], config: PinConfig) -> dict[str, list[str]]:
+    """image -> the objects that run it (`Kind/name`, or `Kind/name (env VAR)` for an operator's setting)."""
+    found: dict[str, set[str]] = {}
+
+    def add(image: str, owner: str) -> None:
+        found.setdefault(image, set()).add(owner)
+
+    settings = _env_images(docs)
+    for doc in docs:
+        owner = f"{doc['kind']}/{doc['metadata']['name']}"
+        for c in containers(doc):
+            if isinstance(c.get("image"), str):
+                add(c["image"], owner)
+            for arg in c.get("args") or []:
+                if str(arg).startswith("--prometheus-config-reloader="):
+                    add(str(arg).split("=", 1)[1], f"{owner} (config reloader)")
+            for var in c.get("env") or []:
+                if var.get("name") in config.operator_images and isinstance(var.get("value"), str):
+                    add(var["value"], f"{owner} (env {var['name']})")
+        spec = doc.get("spec") or {}
+        if doc.get("kind") in ("Prometheus", "Alertmanager") and isinstance(spec.get("image"), str):
+            add(spec["image"], owner)
+        if doc.get("kind") == "Kafka" and str(doc.get("apiVersion", "")).startswith("kafka.strimzi.io/"):
+            for image in _kafka_images(doc, settings):
+                add(image, owner)
+    return {image: sorted(owners) for image, owners in sorted(found.items())}
+
+
+def upstream_by_tag(docs: list[Manifest], config: PinConfig) -> dict[str, list[str]]:
+    """Running images not pinned by digest, leaving out the app's own (deploy inputs)."""
+    inputs = {f"{d['kind']}/{d['metadata']['name']}" for d in docs if chart_of(d) in INPUT_CHARTS}
+    return {image: owners for image, owners in running_images(docs, config).items()
+            if not DIGESTED.search(image) and not all(o.split(" ")[0] in inputs for o in owners)}
+
+
+# --- values -----------------------------------------------------------------------------------------------
+
+
+def _get(tree: Mapping[str, Any], key: str) -> Any:
+    node: Any = tree
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _set(tree: Any, key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    node = tree
+    for part in parents:
+        if not isinstance(node.get(part), Mapping):
+            node[part] = {}
+        node = node[part]
+    node[last] = value
+
+
+def _delete(tree: Any, key: str) -> None:
+    """Remove `key`, and the maps it leaves empty."""
+    *parents, last = key.split(".")
+    chain = [tree]
+    for part in parents:
+        if not isinstance(chain[-1].get(part), Mapping):
+            return
+        chain.append(chain[-1][part])
+    chain[-1].pop(last, None)
+    for depth in range(len(parents), 0, -1):
+        if chain[depth]:
+            break
+        chain[depth - 1].pop(parents[depth - 1])
+
+
+def current_pins(values: Mapping[str, Any], config: PinConfig) -> dict[str, Any]:
+    """The pin keys a values tree sets, key -> value."""
+    return {k: v for k in config.keys if (v := _get(values, k)) is not None}
+
+
+def without_pins(values: Mapping[str, Any], config: PinConfig) -> dict[str, Any]:
+    tree = copy.deepcopy(dict(values))
+    for key in config.keys:
+        _delete(tree, key)
+    return tree
+
+
+# --- the plan ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PinPlan:
+    """What pinning an environment would write: key -> new value, and the keys it would remove."""
+
+    env: str
+    pins: dict[str, str]
+    current: dict[str, Any]
+    resolved: dict[str, str] = field(default_factory=dict)  # image (repository:tag) -> digest
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        keys = sorted(set(self.pins) | set(self.current))
+        return {k: (self.current.get(k), self.pins.get(k)) for k in keys if self.current.get(k) != self.pins.get(k)}
+
+
+def _render(env: envs.Environment, values: Mapping[str, Any]) -> list[Manifest]:
+    with tempfile.TemporaryDirectory(prefix="todo-pins-") as tmp:
+        path = Path(tmp) / f"{env.name}.yaml"
+        path.write_text(yaml.safe_dump(dict(values), sort_keys=False))
+        return render_chart(UMBRELLA, [path], release=env.release, namespace=env.namespace)
+
+
+def plan(env_name: str, resolver: Resolver, config: PinConfig | None = None,
+         values_file: Path | None = None) -> PinPlan:
+    """Resolve and check the pins of one environment; PinError naming every problem, before any write."""
+    config = config or load()
+    env = envs.get(env_name)
+    values_file = values_file or env.values_file
+    values = yaml.safe_load(values_file.read_text()) or {}
+    base = without_pins(values, config)
+    wanted = upstream_by_tag(_render(env, base), config)
+    problems, pins, resolved = [], {}, {}
+    for image, owners in wanted.items():
+        parts = split_image(image)
+        repository, tag = str(parts["repository"]), parts["tag"]
+        entries = config.images.get(repository)
+        if not entries or not tag:
+            why = "has no tag" if entries else f"has no entry in {PINS.relative_to(CONFIG.parent)}"
+            problems.append(f"{image} (run by {', '.join(owners)}) {why}")
+            continue
+        try:
+            resolved[f"{repository}:{tag}"] = digest = resolver(repository, tag)
+        except oci.RegistryError as exc:
+            problems.append(str(exc))
+            continue
+        for pin in entries:
+            value = pin.value(repository, tag, digest)
+            if pins.setdefault(pin.key, value) != value:
+                problems.append(f"{pin.key}: pins both {pins[pin.key]} and {value}")
+    if not problems:
+        pinned = copy.deepcopy(base)
+        for key, value in pins.items():
+            _set(pinned, key, value)
+        problems += [f"{image} (run by {', '.join(owners)}) still runs by tag with the pins set: check its keys "
+                     f"in {PINS.name}" for image, owners in upstream_by_tag(_render(env, pinned), config).items()]
+    if problems:
+        raise PinError(f"{env.name}: cannot pin the upstream images:\n  " + "\n  ".join(problems))
+    return PinPlan(env.name, pins, current_pins(values, config), resolved)
+
+
+def write(plan_: PinPlan, values_file: Path, config: PinConfig | None = None) -> None:
+    """Write the plan's pins into `values_file`, keeping its comments and layout (ruamel round trip)."""
+    from ruamel.yaml import YAML
+
+    config = config or load()
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.width = 4096
+    rt.indent(mapping=2, sequence=4, offset=2)
+    tree = rt.load(values_file.read_text())
+    for key in config.keys:
+        if key not in plan_.pins:
+            _delete(tree, key)
+    for key, value in plan_.pins.items():
+        _set(tree, key, value)
+    out = io.StringIO()
+    rt.dump(tree, out)
+    values_file.write_text(out.getvalue())
+
+
+def synthetic_digest(repository: str, tag: str) -> str:
+    """A stable stand-in digest of an image (tests and dry runs that must not reach a registry)."""
+    return "sha256:" + hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
