@@ -1,0 +1,258 @@
+"""`make up` without Docker: the one-line messages of missing prerequisites (and that nothing changes then),
+the order of the steps, the dry run, and the small helpers around PostgreSQL and Envoy Gateway."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from todo_cloud import kind, kind_local, kind_secrets, tools
+from todo_cloud.deploy.secrets import RequiredSecret, SecretRef
+from todo_cloud.kind_local import Context, Pins, Unready
+
+STEPS = ["cluster", "namespaces", "postgres", "secrets", "gateway-api-crds", "envoy-gateway", "gateway-class",
+         "images", "deploy"]
+INSTEAD = "run `make sim-up` for the simulated cluster, or `make render ENV=local` to review the manifests"
+BACKEND, FRONTEND = "kind.local/todo-chatbot-backend:dev", "kind.local/todo-chatbot-frontend:dev"
+
+
+def fake_bin(folder: Path, name: str, script: str) -> None:
+    """An executable `name` in `folder` that logs its arguments to folder/calls.log, then runs `script`."""
+    path = folder / name
+    path.write_text(f'#!/bin/sh\necho "{name} $*" >> "{folder}/calls.log"\n{script}\n')
+    path.chmod(0o755)
+
+
+def calls(folder: Path) -> list[str]:
+    log = folder / "calls.log"
+    return log.read_text().splitlines() if log.is_file() else []
+
+
+@pytest.fixture
+def fake_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """PATH with nothing but the fakes the test puts into the returned folder; no Go-built kind."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    def no_built_kind(name: str) -> Path:
+        raise tools.ToolError(f"{name} is not built (test)")
+
+    monkeypatch.setattr(tools, "go_tool", no_built_kind)
+    return tmp_path
+
+
+def docker_with_images(folder: Path, present: tuple[str, ...]) -> None:
+    """A docker client whose engine runs and that has the images `present` (and nothing else)."""
+    cases = " ".join(f'"{i}"' for i in present)
+    fake_bin(folder, "docker", f"""case "$1" in
+  info) exit 0 ;;
+  image) for have in {cases}; do [ "$3" = "$have" ] && exit 0; done; exit 1 ;;
+  *) exit 0 ;;
+esac""")
+
+
+def kind_reporting(folder: Path, version: str) -> None:
+    fake_bin(folder, "kind", f'[ "$1" = version ] && echo "kind {version} go1.26.8 linux/amd64"; exit 0')
+
+
+# --- missing prerequisites: one line, nothing changed -----------------------------------------------------
+
+
+def test_without_docker_make_up_says_why_in_one_line(fake_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert kind.missing() == "no docker client on PATH"
+    assert kind.up() == 1
+    out = capsys.readouterr()
+    assert out.err == f"make up: cannot create a kind cluster here: no docker client on PATH; {INSTEAD}\n"
+    assert out.out == ""
+
+
+def test_without_a_docker_engine_make_up_says_so(fake_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_bin(fake_path, "docker", "exit 1")
+    assert kind.up() == 1
+    assert capsys.readouterr().err == (
+        "make up: cannot create a kind cluster here: no Docker engine is running (`docker info` fails); "
+        f"{INSTEAD}\n")
+    assert calls(fake_path) == ["docker info"]
+
+
+def test_without_kind_make_up_says_how_to_get_the_pinned_one(fake_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    docker_with_images(fake_path, ())
+    assert kind.up() == 1
+    assert capsys.readouterr().err == (
+        "make up: cannot create a kind cluster here: no kind v0.33.0: `make tools-go` builds it "
+        f"(go install sigs.k8s.io/kind@v0.33.0), or put kind v0.33.0 on PATH; {INSTEAD}\n")
+
+
+def test_a_kind_of_another_version_is_not_used(fake_path: Path) -> None:
+    docker_with_images(fake_path, ())
+    kind_reporting(fake_path, "v0.20.0")
+    assert kind.missing() == ("no kind v0.33.0 (the kind on PATH is v0.20.0): `make tools-go` builds it "
+                              "(go install sigs.k8s.io/kind@v0.33.0), or put kind v0.33.0 on PATH")
+
+
+def test_a_kind_of_the_pinned_version_on_path_is_used(fake_path: Path) -> None:
+    kind_reporting(fake_path, "v0.33.0")
+    assert kind_local.kind_binary(Pins.load()) == fake_path / "kind"
+
+
+def test_a_missing_image_stops_make_up_before_anything_changes(
+        upstream_charts: Any, fake_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    del upstream_charts
+    docker_with_images(fake_path, (FRONTEND,))
+    kind_reporting(fake_path, "v0.33.0")
+    assert kind.up() == 1
+    assert capsys.readouterr().err == (
+        f"make up: cannot deploy the local environment: the image {BACKEND} is not in the local Docker: build and "
+        f"tag it from the app's source (`docker build -t {BACKEND} <its source folder>`), then run make up again; "
+        "nothing was changed\n")
+    # Only looks: no cluster, no container, no image load.
+    assert calls(fake_path) == ["docker info", "kind version", f"docker image inspect {BACKEND}",
+                                f"docker image inspect {FRONTEND}"]
+
+
+def test_two_missing_images_are_named_in_one_line() -> None:
+    assert kind_local.missing_images_message([BACKEND, FRONTEND]) == (
+        f"the images {BACKEND}, {FRONTEND} are not in the local Docker: build and tag each from its app's source "
+        "(`docker build -t <image> <its source folder>`), then run make up again")
+
+
+def test_the_images_make_up_loads_are_the_locally_built_app_images(upstream_charts: Any) -> None:
+    del upstream_charts
+    from todo_cloud.render import render_environment
+
+    assert kind_local.local_images(render_environment("local"), kind_local.local_registry()) == [BACKEND, FRONTEND]
+
+
+def test_a_secret_without_recipe_stops_make_up_before_anything_changes(
+        fake_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kind_local, "release_requirements", lambda manifests: [
+        RequiredSecret(SecretRef("todo-chatbot", "todo-chatbot-new"), ["Deployment/todo-chatbot-backend"], ["k"])])
+    monkeypatch.setattr("todo_cloud.render.render_environment", lambda env: [])
+    monkeypatch.setattr("todo_cloud.deps.ensure", lambda: type("S", (), {"ready": True})())
+    with pytest.raises(Unready, match=r"^no recipe for Secret todo-chatbot/todo-chatbot-new \(referenced by "
+                                      r"Deployment/todo-chatbot-backend\)"):
+        kind_local.prepare(fake_path / "kind")
+    assert calls(fake_path) == []
+
+
+# --- the steps --------------------------------------------------------------------------------------------
+
+
+def context() -> Context:
+    auth = RequiredSecret(SecretRef("todo-chatbot", "todo-chatbot-auth"), [], ["secret"])
+    return Context(Pins.load(), "kind", [auth], [BACKEND, FRONTEND], crds="kind: CustomResourceDefinition\n")
+
+
+def test_the_steps_come_in_this_order() -> None:
+    steps = kind_local.plan(context())
+    assert [s.key for s in steps] == STEPS
+    titles = {s.key: s.title for s in steps}
+    assert Pins.load().node_image in titles["cluster"]
+    assert "v1.9.1" in titles["envoy-gateway"] and "envoy-gateway-system" in titles["envoy-gateway"]
+    assert "GatewayClass eg (gateway.envoyproxy.io/gatewayclass-controller)" in titles["gateway-class"]
+    assert f"{BACKEND} {FRONTEND}" in titles["images"]
+    assert titles["deploy"] == "todo-cloud deploy --env local"
+
+
+def test_make_up_checks_then_runs_every_step_in_order(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    done: list[str] = []
+    monkeypatch.setattr(kind_local, "docker_missing", lambda: None)
+    monkeypatch.setattr(kind_local, "kind_binary", lambda pins, build=False: Path("/fake/kind"))
+    monkeypatch.setattr(kind_local, "prepare",
+                        lambda kind_bin, check_images=True: (done.append("checks"), context())[1])
+    for name, key in (("create_cluster", "cluster"), ("start_postgres", "postgres"), ("create_secrets", "secrets"),
+                      ("apply_gateway_api_crds", "gateway-api-crds"), ("install_envoy_gateway", "envoy-gateway"),
+                      ("apply_gateway_class", "gateway-class"), ("load_images", "images")):
+        monkeypatch.setattr(kind_local, name, lambda ctx, key=key: done.append(key))
+    monkeypatch.setattr(kind_local, "apply_namespaces", lambda: done.append("namespaces"))
+    monkeypatch.setattr(kind_local, "deploy", lambda: done.append("deploy"))
+    assert kind.up() == 0
+    assert done == ["checks", *STEPS]
+    out = capsys.readouterr()
+    assert "make up: the local environment is deployed" in out.out
+    assert [line.split(":")[1].split()[1] for line in out.err.splitlines()] == STEPS
+
+
+def test_a_failing_step_stops_make_up_saying_it_can_be_run_again(monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    done: list[str] = []
+    monkeypatch.setattr(kind_local, "docker_missing", lambda: None)
+    monkeypatch.setattr(kind_local, "kind_binary", lambda pins, build=False: Path("/fake/kind"))
+    monkeypatch.setattr(kind_local, "prepare", lambda kind_bin, check_images=True: context())
+    monkeypatch.setattr(kind_local, "create_cluster", lambda ctx: done.append("cluster"))
+    monkeypatch.setattr(kind_local, "apply_namespaces", lambda: done.append("namespaces"))
+
+    def no_postgres(ctx: Context) -> None:
+        raise Unready("PostgreSQL in the container todo-chatbot-postgres is not ready after 120 s")
+
+    monkeypatch.setattr(kind_local, "start_postgres", no_postgres)
+    monkeypatch.setattr(kind_local, "create_secrets", lambda ctx: done.append("secrets"))
+    assert kind.up() == 1
+    assert done == ["cluster", "namespaces"]
+    err = capsys.readouterr().err
+    assert "make up: failed: PostgreSQL in the container todo-chatbot-postgres is not ready after 120 s\n" in err
+    assert "every step is idempotent" in err
+
+
+def test_the_dry_run_checks_and_prints_the_steps_without_changing_anything(
+        upstream_charts: Any, fake_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    del upstream_charts
+    monkeypatch.setattr("todo_cloud.gates.external_crds.crd_documents_of",
+                        lambda name: ({"kind": "CustomResourceDefinition"},))
+    assert kind.main(["up", "--dry-run"]) == 1  # no Docker here: make up would stop
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "make up --dry-run: nothing is changed"
+    assert "  docker: no docker client on PATH" in out
+    assert any(line.startswith("  secrets: a recipe for each: todo-chatbot-auth (secret)") for line in out)
+    assert f"  images: {BACKEND}, {FRONTEND} (not checked without Docker)" in out
+    steps = out[out.index("steps:") + 1:]
+    assert [line.split("]")[0].split("[")[1] for line in steps] == STEPS
+    assert calls(fake_path) == []
+
+
+# --- PostgreSQL, Envoy Gateway ----------------------------------------------------------------------------
+
+
+INSPECT = {"Config": {"Image": "postgres:17.10-alpine",
+                      "Env": ["POSTGRES_USER=todo", "POSTGRES_PASSWORD=abc=def", "POSTGRES_DB=todo", "PATH=/bin"]},
+           "State": {"Running": True},
+           "NetworkSettings": {"Networks": {"kind": {"IPAddress": "172.18.0.9"}}}}
+
+
+def test_the_database_address_and_password_are_read_back_from_the_container() -> None:
+    db = kind_local.database_of(json.loads(json.dumps(INSPECT)), Pins.load().postgres)
+    assert db == kind_secrets.Database("172.18.0.9", 5432, "todo", "abc=def", "todo")
+    assert db.url == "postgresql://todo:abc%3Ddef@172.18.0.9:5432/todo?sslmode=disable"
+
+
+def test_a_container_off_the_kind_network_is_named() -> None:
+    state = {**INSPECT, "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.2"}}}}
+    with pytest.raises(Unready, match="todo-chatbot-postgres has no address on the Docker network kind"):
+        kind_local.database_of(state, Pins.load().postgres)
+
+
+def test_envoy_gateway_is_installed_from_the_pinned_chart(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tools, "path", lambda name: Path(f"/pinned/{name}"))
+    argv = kind_local.envoy_gateway_argv(context())
+    assert argv[:4] == ["/pinned/helm", "upgrade", "eg", "oci://docker.io/envoyproxy/gateway-helm"]
+    assert argv[argv.index("--version") + 1] == "v1.9.1"
+    assert argv[argv.index("--namespace") + 1] == "envoy-gateway-system"
+    assert argv[argv.index("--kube-context") + 1] == "kind-todo-chatbot"
+    assert "--install" in argv and "--create-namespace" in argv
+
+
+def test_the_gateway_class_is_the_one_the_app_gateway_names() -> None:
+    import yaml
+
+    from todo_cloud import envs
+
+    values = yaml.safe_load(envs.get("local").values_file.read_text())
+    assert kind_local.gateway_class(Pins.load()) == {
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+        "metadata": {"name": values["app"]["exposure"]["gateway"]["className"]},
+        "spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"}}
