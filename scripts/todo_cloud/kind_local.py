@@ -84,7 +84,7 @@ def docker_missing() -> str | None:
 
 
 def kind_version(binary: Path | str) -> str | None:
-    """The version `kind version` reports (`kind v0.33.0 go1.26.8 linux/amd64` -> v0.33.0), or None."""
+    """The version `kind version` reports (`kind v0.31.0 go1.26.8 linux/amd64` -> v0.31.0), or None."""
     try:
         out = run([binary, "version"], check=False, timeout=20).stdout.split()
     except OSError:

@@ -82,19 +82,19 @@ def test_without_kind_make_up_says_how_to_get_the_pinned_one(fake_path: Path,
     docker_with_images(fake_path, ())
     assert kind.up() == 1
     assert capsys.readouterr().err == (
-        "make up: cannot create a kind cluster here: no kind v0.33.0: `make tools-go` builds it "
-        f"(go install sigs.k8s.io/kind@v0.33.0), or put kind v0.33.0 on PATH; {INSTEAD}\n")
+        "make up: cannot create a kind cluster here: no kind v0.31.0: `make tools-go` builds it "
+        f"(go install sigs.k8s.io/kind@v0.31.0), or put kind v0.31.0 on PATH; {INSTEAD}\n")
 
 
 def test_a_kind_of_another_version_is_not_used(fake_path: Path) -> None:
     docker_with_images(fake_path, ())
     kind_reporting(fake_path, "v0.20.0")
-    assert kind.missing() == ("no kind v0.33.0 (the kind on PATH is v0.20.0): `make tools-go` builds it "
-                              "(go install sigs.k8s.io/kind@v0.33.0), or put kind v0.33.0 on PATH")
+    assert kind.missing() == ("no kind v0.31.0 (the kind on PATH is v0.20.0): `make tools-go` builds it "
+                              "(go install sigs.k8s.io/kind@v0.31.0), or put kind v0.31.0 on PATH")
 
 
 def test_a_kind_of_the_pinned_version_on_path_is_used(fake_path: Path) -> None:
-    kind_reporting(fake_path, "v0.33.0")
+    kind_reporting(fake_path, "v0.31.0")
     assert kind_local.kind_binary(Pins.load()) == fake_path / "kind"
 
 
@@ -102,7 +102,7 @@ def test_a_missing_image_stops_make_up_before_anything_changes(
         upstream_charts: Any, fake_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     del upstream_charts
     docker_with_images(fake_path, (FRONTEND,))
-    kind_reporting(fake_path, "v0.33.0")
+    kind_reporting(fake_path, "v0.31.0")
     assert kind.up() == 1
     assert capsys.readouterr().err == (
         f"make up: cannot deploy the local environment: the image {BACKEND} is not in the local Docker: build and "
