@@ -157,6 +157,21 @@ class TestCapacity:
             "Deployment/bare"]
 
 
+def test_the_pools_meeting_the_goal_are_the_fewest_nodes_of_each_size_cheapest_first() -> None:
+    """6 CPU / 6Gi of requests (3 pods of 2 / 2Gi) and 0.5 / 0.5Gi of system pods per node: 3 nodes of 4 / 4Gi
+    leave 12 - 7.5 = 4.5 (37%); 2-CPU nodes need 6 + 0.5n <= 0.8 * 2n, n >= 6 (the 4Gi memory fits at 6 too);
+    a 1-CPU size never gets there within MAX_NODES_TRIED."""
+    big = deployment("big", replicas=3, resources={"requests": {"cpu": "2", "memory": "2Gi"}})
+    prices = {"node_sizes": {"small": {"monthly": 6, "allocatable_cpu": "1", "allocatable_memory": "1Gi"},
+                             "medium": {"monthly": 24, "allocatable_cpu": "2", "allocatable_memory": "4Gi"},
+                             "large": {"monthly": 48, "allocatable_cpu": "4", "allocatable_memory": "4Gi"}},
+              "system_pods": {"agent": {"per": "node", "cpu": "500m", "memory": "512Mi"}}}
+    pools = report.pools_meeting_goal([big], "todo-chatbot", prices)
+    assert [(p["node_size"], p["nodes"], p["monthly_nodes"]) for p in pools] == [
+        ("large", 3, 144), ("medium", 6, 144)]
+    assert pools[0]["cpu_headroom"] == pytest.approx(1 - 7.5 / 12)
+
+
 PRICES = {"date": "2026-11-01", "currency": "USD", "seed_monthly": 109, "ha_control_plane": 40,
           "node_sizes": {"s-2vcpu-4gb": {"monthly": 24}}, "registry_tiers": {"basic": 5},
           "database_sizes": {"db-s-1vcpu-1gb": 15}, "extras": {"load_balancer": 12, "spaces": 5}}
@@ -217,6 +232,17 @@ def test_the_production_goal_counts_the_doks_system_pods(production_report) -> N
     assert goal["system_memory_requests"] > 0
     assert goal["release_only_memory_headroom"] > goal["memory_headroom"]
     assert "kube-system (DOKS)" in report.render_table(production_report)
+
+
+@pytest.mark.upstream
+def test_the_report_names_the_pools_that_meet_the_production_goal(production_report) -> None:  # type: ignore[no-untyped-def]
+    pools = production_report.goal["pools_meeting_goal"]
+    assert pools, "no node size of config/prices.yaml meets the goal with up to 10 nodes"
+    assert all(p["cpu_headroom"] >= 0.2 and p["memory_headroom"] >= 0.2 for p in pools)
+    assert [p["monthly_nodes"] for p in pools] == sorted(p["monthly_nodes"] for p in pools)
+    table = report.render_table(production_report)
+    assert f"  meets the goal: {pools[0]['nodes']} x {pools[0]['node_size']}, ${pools[0]['monthly_nodes']:.0f}/month" \
+        in table
 
 
 @pytest.mark.upstream

@@ -28,6 +28,8 @@ from todo_cloud.render import Manifest
 HEADROOM_GOAL = 0.20
 # The production goal: the release at minimum replicas fits this pool with HEADROOM_GOAL to spare.
 GOAL_POOL = {"nodes": 3, "node_size": "s-2vcpu-4gb"}
+# The largest pool the report tries when it looks for the pools that meet the goal (the production maximum).
+MAX_NODES_TRIED = 10
 _SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
            "m": Decimal("0.001"), "": 1}
 
@@ -341,7 +343,25 @@ def production_goal(docs: list[Manifest], namespace: str) -> dict[str, Any]:
                                                / cap["allocatable_cpu"], 4),
             "release_only_memory_headroom": round(1 - (cap["total"]["memory_requests"] - system["memory_requests"])
                                                   / cap["allocatable_memory"], 4),
-            "allocatable_confirmed": bool((p.get("allocatable_check") or {}).get("confirmed"))}
+            "allocatable_confirmed": bool((p.get("allocatable_check") or {}).get("confirmed")),
+            "pools_meeting_goal": pools_meeting_goal(docs, namespace, p)}
+
+
+def pools_meeting_goal(docs: list[Manifest], namespace: str, p: dict[str, Any] | None = None,
+                       max_nodes: int = MAX_NODES_TRIED) -> list[dict[str, Any]]:
+    """For each node size of the price table, the fewest nodes (from the goal pool's count up to `max_nodes`)
+    on which the release and DOKS's system pods leave HEADROOM_GOAL of CPU and memory; the node bill each."""
+    p = prices() if p is None else p
+    found = []
+    for name, size in p["node_sizes"].items():
+        cpu, memory = quantity(size["allocatable_cpu"]), quantity(size["allocatable_memory"])
+        for nodes in range(GOAL_POOL["nodes"], max_nodes + 1):
+            cap = capacity(docs, namespace, nodes, cpu, memory, system_pods(nodes, p))
+            if cap["fits_with_headroom"]:
+                found.append({"node_size": name, "nodes": nodes, "monthly_nodes": size["monthly"] * nodes,
+                              "cpu_headroom": cap["cpu_headroom"], "memory_headroom": cap["memory_headroom"]})
+                break
+    return sorted(found, key=lambda f: (f["monthly_nodes"], f["nodes"]))
 
 
 def build(env: str, docs: list[Manifest], namespace: str = "todo-chatbot") -> Report:
@@ -385,6 +405,9 @@ def render_table(r: Report) -> str:
                    f"DOKS system pods counted: {g['system_cpu_requests']:.2f} CPU / "
                    f"{_gi(g['system_memory_requests'])} (without them: CPU {g['release_only_cpu_headroom']:.0%}, "
                    f"memory {g['release_only_memory_headroom']:.0%})")
+        for pool in g.get("pools_meeting_goal", []):
+            out.append(f"  meets the goal: {pool['nodes']} x {pool['node_size']}, ${pool['monthly_nodes']:.0f}/month "
+                       f"of nodes (CPU {pool['cpu_headroom']:.0%}, memory {pool['memory_headroom']:.0%} headroom)")
         if not g["allocatable_confirmed"]:
             out.append("allocatable figures NOT confirmed on a live node (config/prices.yaml allocatable_check)")
     if c["workloads_without_requests"]:
