@@ -13,7 +13,6 @@ The app's own images are not pinned here: they are deploy inputs (`todo-cloud de
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import re
 import tempfile
@@ -27,7 +26,7 @@ import yaml
 from todo_cloud import envs, oci
 from todo_cloud.deploy.secrets import chart_of
 from todo_cloud.gates import containers
-from todo_cloud.gates.report import split_image
+from todo_cloud.gates.report import image_references, split_image
 from todo_cloud.paths import CONFIG, UMBRELLA
 from todo_cloud.render import Manifest, render_chart
 
@@ -102,18 +101,12 @@ def running_images(docs: list[Manifest], config: PinConfig) -> dict[str, list[st
     settings = _env_images(docs)
     for doc in docs:
         owner = f"{doc['kind']}/{doc['metadata']['name']}"
+        for image in image_references(doc):
+            add(image, owner)
         for c in containers(doc):
-            if isinstance(c.get("image"), str):
-                add(c["image"], owner)
-            for arg in c.get("args") or []:
-                if str(arg).startswith("--prometheus-config-reloader="):
-                    add(str(arg).split("=", 1)[1], f"{owner} (config reloader)")
             for var in c.get("env") or []:
                 if var.get("name") in config.operator_images and isinstance(var.get("value"), str):
                     add(var["value"], f"{owner} (env {var['name']})")
-        spec = doc.get("spec") or {}
-        if doc.get("kind") in ("Prometheus", "Alertmanager") and isinstance(spec.get("image"), str):
-            add(spec["image"], owner)
         if doc.get("kind") == "Kafka" and str(doc.get("apiVersion", "")).startswith("kafka.strimzi.io/"):
             for image in _kafka_images(doc, settings):
                 add(image, owner)
@@ -258,7 +251,3 @@ def write(plan_: PinPlan, values_file: Path, config: PinConfig | None = None) ->
     rt.dump(tree, out)
     values_file.write_text(out.getvalue())
 
-
-def synthetic_digest(repository: str, tag: str) -> str:
-    """A stable stand-in digest of an image (tests and dry runs that must not reach a registry)."""
-    return "sha256:" + hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()

@@ -23,6 +23,11 @@ from todo_cloud.render import find, get, render_chart
 MISSING = "docker.io/grafana/loki"
 
 
+def synthetic_digest(repository: str, tag: str) -> str:
+    """A stable stand-in digest of an image, for the tests that need no registry."""
+    return "sha256:" + hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
+
+
 def _values(env: str, tree: dict, tmp: Path) -> list:
     path = tmp / f"{env}-pinned.yaml"
     path.write_text(yaml.safe_dump(tree))
@@ -31,7 +36,7 @@ def _values(env: str, tree: dict, tmp: Path) -> list:
 
 
 def _pinned_tree(env: str) -> tuple[pins.PinPlan, dict]:
-    plan = pins.plan(env, pins.synthetic_digest)
+    plan = pins.plan(env, synthetic_digest)
     tree = yaml.safe_load(envs.get(env).values_file.read_text())
     for key, value in plan.pins.items():
         pins._set(tree, key, value)
@@ -46,7 +51,7 @@ def test_every_upstream_image_that_runs_has_a_pin(upstream_charts, env: str, tmp
     docs = _values(env, tree, tmp_path)
     assert pins.upstream_by_tag(docs, pins.load()) == {}
     assert set(plan.pins) == set(pins.load().keys), "a key of config/image-pins.yaml pins no running image"
-    digest = pins.synthetic_digest
+    digest = synthetic_digest
     prometheus = get(docs, "Prometheus", "todo-chatbot-kube-promethe-prometheus")["spec"]["image"]
     assert prometheus.endswith("@" + digest("quay.io/prometheus/prometheus", "v3.14.0-distroless"))
     kafka = find(docs, "Kafka")[0]["spec"]
@@ -106,7 +111,7 @@ def mirror(upstream_charts, local_registry: str) -> tuple[str, dict[str, str]]:
     """The local registry as a mirror of production's upstream images: `full` holds all of them, `partial`
     all but Loki. Yields the mirror URL and image -> digest."""
     del upstream_charts
-    images = pins.plan("production", pins.synthetic_digest).resolved
+    images = pins.plan("production", synthetic_digest).resolved
     digests = {}
     for image in images:
         repository, tag = image.rsplit(":", 1)
@@ -188,7 +193,7 @@ def test_a_running_image_without_a_pin_entry_is_named(upstream_charts) -> None:
     config = pins.load()
     del config.images[MISSING]
     with pytest.raises(pins.PinError) as failure:
-        pins.plan("production", pins.synthetic_digest, config=config)
+        pins.plan("production", synthetic_digest, config=config)
     assert f"{MISSING}:3.7.6 (run by StatefulSet/todo-chatbot-loki) has no entry in config/image-pins.yaml" \
         in str(failure.value)
 

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if not upstream_ready("images"):
         return UNAVAILABLE
     try:
-        plan = pins.plan(env.name, functools.partial(_resolve, mirror=args.mirror))
+        plan = pins.plan(env.name, functools.partial(oci.resolve, mirror=args.mirror))
     except pins.PinError as exc:
         print(f"todo-cloud images pin: {exc}", file=sys.stderr)
         return 1
@@ -52,6 +52,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"{env.values_file.name}: {len(plan.pins)} upstream image pins, {len(changes)} changed")
     return 0
 
-
-def _resolve(repository: str, tag: str, mirror: str | None) -> str:
-    return oci.resolve(repository, tag, mirror)

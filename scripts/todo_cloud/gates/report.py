@@ -56,7 +56,9 @@ def split_image(image: str) -> dict[str, str | None]:
     return {"image": image, "repository": repository, "tag": tag, "digest": digest or None}
 
 
-def _image_references(doc: Manifest) -> list[str]:
+def image_references(doc: Manifest) -> list[str]:
+    """The images an object names for its own pods: containers, the Prometheus operator's config reloader,
+    and the image fields of Prometheus, Alertmanager and Kafka resources."""
     images = [c["image"] for c in containers(doc) if isinstance(c.get("image"), str)]
     # the Prometheus operator adds its config reloader to every Prometheus and Alertmanager pod
     images += [str(a).split("=", 1)[1] for c in containers(doc) for a in c.get("args") or []
@@ -93,7 +95,7 @@ def image_inventory(docs: list[Manifest]) -> list[dict[str, Any]]:
     operand: set[str] = set()
     for doc in docs:
         owner = f"{doc['kind']}/{doc['metadata']['name']}"
-        for image in _image_references(doc):
+        for image in image_references(doc):
             used.setdefault(image, set()).add(owner)
         for image, var in _operand_images(doc):
             used.setdefault(image, set()).add(f"{owner} (env {var})")
