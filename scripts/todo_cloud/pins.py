@@ -28,7 +28,7 @@ from todo_cloud.deploy.secrets import chart_of
 from todo_cloud.gates import containers
 from todo_cloud.gates.report import image_references, split_image
 from todo_cloud.paths import CONFIG, UMBRELLA
-from todo_cloud.render import Manifest, render_chart
+from todo_cloud.render import Manifest, lookup, render_chart
 
 PINS = CONFIG / "image-pins.yaml"
 # Charts whose images are deploy inputs rather than pins (charts/app: `todo-cloud deploy --image`).
@@ -123,15 +123,6 @@ def upstream_by_tag(docs: list[Manifest], config: PinConfig) -> dict[str, list[s
 # --- values -----------------------------------------------------------------------------------------------
 
 
-def _get(tree: Mapping[str, Any], key: str) -> Any:
-    node: Any = tree
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def _set(tree: Any, key: str, value: Any) -> None:
     *parents, last = key.split(".")
     node = tree
@@ -159,7 +150,7 @@ def _delete(tree: Any, key: str) -> None:
 
 def current_pins(values: Mapping[str, Any], config: PinConfig) -> dict[str, Any]:
     """The pin keys a values tree sets, key -> value."""
-    return {k: v for k in config.keys if (v := _get(values, k)) is not None}
+    return {k: v for k in config.keys if (v := lookup(values, k.split("."))) is not None}
 
 
 def without_pins(values: Mapping[str, Any], config: PinConfig) -> dict[str, Any]:

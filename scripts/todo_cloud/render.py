@@ -134,10 +134,21 @@ def render_environment(env: str, overrides: Mapping[str, Any] | None = None) -> 
     return render_chart(UMBRELLA, [e.values_file], overrides, release=e.release, namespace=e.namespace)
 
 
-def _deep_merge(base: dict, top: Mapping) -> dict:
+def lookup(values: Any, path: Sequence[str], default: Any = None) -> Any:
+    """The value at `path` (keys from the root) of a values tree, or `default` where the path ends early."""
+    node = values
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return default
+        node = node[key]
+    return node
+
+
+def deep_merge(base: dict, top: Mapping) -> dict:
+    """`top` merged into `base` as Helm merges values files (maps deeply, everything else replaced)."""
     out = dict(base)
     for k, v in top.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -149,7 +160,7 @@ def subchart_values(key: str, env: str | None) -> dict:
         layers.append(yaml.safe_load(envs.get(env).values_file.read_text()) or {})
     merged: dict = {}
     for layer in layers:
-        merged = _deep_merge(merged, {"global": layer.get("global") or {}, **(layer.get(key) or {})})
+        merged = deep_merge(merged, {"global": layer.get("global") or {}, **(layer.get(key) or {})})
     return merged
 
 
@@ -158,7 +169,7 @@ def render_subchart(
 ) -> list[Manifest]:
     """One of our own charts (charts/<chart>) rendered alone, with the values the umbrella would give it
     under `key` (default: the chart name, or an alias) in environment `env`; needs no upstream chart."""
-    values = _deep_merge(subchart_values(key or chart, env), overrides or {})
+    values = deep_merge(subchart_values(key or chart, env), overrides or {})
     e = envs.get(env) if env else None
     return render_chart(
         CHARTS / chart, (), values,

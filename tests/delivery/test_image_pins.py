@@ -18,7 +18,7 @@ import yaml
 from todo_cloud import envs, oci, pins
 from todo_cloud.cli import main
 from todo_cloud.paths import UMBRELLA
-from todo_cloud.render import find, get, render_chart
+from todo_cloud.render import find, get, lookup, render_chart
 
 MISSING = "docker.io/grafana/loki"
 
@@ -135,11 +135,11 @@ def test_pin_writes_the_registrys_digests_and_keeps_the_file_layout(mirror, tmp_
     plan = pins.plan("production", functools.partial(oci.resolve, mirror=f"{url}/full"), values_file=copy)
     pins.write(plan, copy)
     written = yaml.safe_load(copy.read_text())
-    assert pins._get(written, "kube-prometheus-stack.prometheus.prometheusSpec.image.sha") == \
+    assert lookup(written, ["kube-prometheus-stack", "prometheus", "prometheusSpec", "image", "sha"]) == \
         digests["quay.io/prometheus/prometheus:v3.14.0-distroless"].removeprefix("sha256:")
-    assert pins._get(written, "dapr.dapr_sidecar_injector.image.name") == \
+    assert lookup(written, ["dapr", "dapr_sidecar_injector", "image", "name"]) == \
         f"ghcr.io/dapr/daprd:1.18.3@{digests['ghcr.io/dapr/daprd:1.18.3']}"
-    assert pins._get(written, "strimzi-kafka-operator.userOperator.image.digest") == \
+    assert lookup(written, ["strimzi-kafka-operator", "userOperator", "image", "digest"]) == \
         digests["quay.io/strimzi/operator:1.2.0"]
     before, after = original.read_text().splitlines(), copy.read_text().splitlines()
     kept = iter(after)

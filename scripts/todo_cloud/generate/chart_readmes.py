@@ -19,6 +19,10 @@ import yaml
 from todo_cloud.generate import header
 from todo_cloud.generate.chart_schemas import compose
 from todo_cloud.paths import CHARTS
+from todo_cloud.render import lookup
+
+# What `lookup` returns for a path the values do not have (None is a value there: `key: null`).
+ABSENT = object()
 
 BEGIN = header("chart_readmes", comment="<!--") + " -->"
 END = "<!-- end of the generated values table -->"
@@ -61,22 +65,11 @@ def _type(node: dict, root: dict) -> str:
 
 
 def _default(values: Any, path: list[str], node: dict) -> str:
-    current = values
-    for part in path:
-        if part == MAP_KEY or not isinstance(current, dict) or part not in current:
-            return f"`{json.dumps(node['default'])}`" if "default" in node else ""
-        current = current[part]
+    current = ABSENT if MAP_KEY in path else lookup(values, path, ABSENT)
+    if current is ABSENT:
+        return f"`{json.dumps(node['default'])}`" if "default" in node else ""
     text = json.dumps(current, separators=(", ", ": "))
     return f"`{text}`" if len(text) <= MAX_DEFAULT else "see values.yaml"
-
-
-def _has_value(values: Any, path: list[str]) -> bool:
-    current = values
-    for part in path:
-        if not isinstance(current, dict) or part not in current:
-            return False
-        current = current[part]
-    return True
 
 
 def _cell(text: str) -> str:
@@ -98,7 +91,7 @@ def _walk(node: dict, root: dict, values: Any, path: list[str], seen: dict[str, 
     # keys that reuse another key's schema ($ref) first: they carry the defaults the others refer to
     for key, sub in sorted(properties.items(), key=lambda item: "$ref" not in item[1]):
         signature = key + json.dumps(_resolve(sub, root), sort_keys=True)
-        if signature in seen and not _has_value(values, [*path, key]):
+        if signature in seen and lookup(values, [*path, key], ABSENT) is ABSENT:
             repeated.append(key)
             origin = seen[signature].rsplit(".", 1)[0]
             continue

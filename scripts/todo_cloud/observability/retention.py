@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from todo_cloud import envs
 from todo_cloud.observability import ObservabilityError
 from todo_cloud.paths import REPO, UMBRELLA
+from todo_cloud.render import deep_merge, lookup
 
 # key path in the umbrella values -> (pattern, what it must be)
 PROM_DURATION = re.compile(r"^(0|(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?)$")
@@ -36,23 +36,6 @@ UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 
 
-def deep_merge(base: dict, top: Mapping) -> dict:
-    """`top` merged into `base` as Helm merges values files (maps deeply, everything else replaced)."""
-    out = dict(base)
-    for k, v in top.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def _dig(values: Mapping, path: tuple[str, ...]) -> Any:
-    node: Any = values
-    for key in path:
-        if not isinstance(node, Mapping) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
 def size_in_bytes(size: str) -> float:
     """Bytes of a Kubernetes quantity or a Prometheus size (50Gi, 40GB)."""
     m = re.match(r"^(\d*\.?\d+)(K|M|G|T|P|E)?(i?)B?$", size)
@@ -65,12 +48,12 @@ def check_values(values: Mapping, source: str) -> None:
     """Raise ObservabilityError naming `source` and the key when a retention value is malformed, or when
     Prometheus' retentionSize does not stay below its volume."""
     for path, (pattern, what) in CHECKS.items():
-        value = _dig(values, path)
+        value = lookup(values, path)
         if value in (None, "") and path[-1] == "retentionSize":
             continue
         if not isinstance(value, str) or not pattern.match(value):
             raise ObservabilityError(f"{source}: {'.'.join(path)}: {value!r} is not {what}")
-    size, volume = _dig(values, CHECKS_SIZE), _dig(values, VOLUME)
+    size, volume = lookup(values, CHECKS_SIZE), lookup(values, VOLUME)
     if volume:
         if not size:
             raise ObservabilityError(f"{source}: {'.'.join(CHECKS_SIZE)}: needed below the volume size {volume}")

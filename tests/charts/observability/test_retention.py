@@ -11,9 +11,10 @@ import yaml
 from todo_cloud import envs
 from todo_cloud.observability import ObservabilityError, retention
 from todo_cloud.paths import UMBRELLA
+from todo_cloud.render import deep_merge
 
 DEFAULTS = yaml.safe_load((UMBRELLA / "values.yaml").read_text())
-PRODUCTION = retention.deep_merge(DEFAULTS, yaml.safe_load(envs.get("production").values_file.read_text()))
+PRODUCTION = deep_merge(DEFAULTS, yaml.safe_load(envs.get("production").values_file.read_text()))
 
 
 def with_value(path: tuple[str, ...], value: object) -> dict:
