@@ -11,7 +11,7 @@ CLI := $(VENV)/bin/todo-cloud
 BOOTSTRAP := PYTHONPATH=scripts python3 -m todo_cloud.bootstrap --quiet
 
 .PHONY: help test up down bootstrap deps generate check-generated render lint validate policy report \
-        test-charts pin-images tools-go deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
+        check-nodes test-charts pin-images tools-go deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ pin-images: bootstrap deps ## pin the upstream images by digest in values/ENV.ya
 
 report: bootstrap ## image inventory, capacity and cost: make report ENV=production
 	@$(CLI) report --env $(ENV)
+
+check-nodes: bootstrap ## compare config/prices.yaml's node allocatable and DOKS pods with the cluster: make check-nodes ENV=production [ARGS=--write]
+	@$(CLI) nodes --env $(ENV) $(ARGS)
 
 test-charts: bootstrap deps ## the chart tests only (render, schema, policy)
 	$(PY) -m pytest -n auto tests/charts $(PYTEST_ARGS)

@@ -73,6 +73,16 @@ def test_the_reusable_deploy_takes_environment_and_images_as_digests(workflows):
     assert any("todo-cloud deploy" in r and "--dry-run" not in r and '--image "$image"' in r for r in runs)
 
 
+def test_after_a_deploy_the_node_figures_are_compared_without_writing_or_failing_it(workflows):
+    steps = workflows["deploy-environment"]["jobs"]["deploy"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    deploy = next(i for i, r in enumerate(runs) if "todo-cloud deploy" in r and "--dry-run" not in r)
+    check = next(i for i, r in enumerate(runs) if "todo-cloud nodes" in r)
+    assert check > deploy
+    assert steps[check]["continue-on-error"] is True
+    assert "--write" not in runs[check] and '--kubeconfig "$RUNNER_TEMP/kubeconfig"' in runs[check]
+
+
 def test_staging_deploys_from_main_and_production_only_after_it(workflows):
     deploy = workflows["deploy"]
     assert deploy["on"]["push"]["branches"] == ["main"]

@@ -18,6 +18,7 @@ COMMANDS = {
     "validate": "schema-validate every rendered object of every environment",
     "policy": "checkov and the project's own policy checks over manifests, Terraform and workflows",
     "report": "image inventory, capacity and cost of an environment",
+    "nodes": "check the report's node allocatable and DOKS system pods against the environment's cluster",
     "images": "pin an environment's upstream images by digest in its values file",
     "deploy": "install or upgrade an environment, health-check it, roll back on failure",
     "smoke": "smoke tests against a running environment",

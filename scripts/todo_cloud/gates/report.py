@@ -411,7 +411,8 @@ def render_table(r: Report) -> str:
             out.append(f"  meets the goal: {pool['nodes']} x {pool['node_size']}, ${pool['monthly_nodes']:.0f}/month "
                        f"of nodes (CPU {pool['cpu_headroom']:.0%}, memory {pool['memory_headroom']:.0%} headroom)")
         if not g["allocatable_confirmed"]:
-            out.append("allocatable figures NOT confirmed on a live node (config/prices.yaml allocatable_check)")
+            out.append("allocatable figures NOT confirmed on a live node (config/prices.yaml allocatable_check): "
+                       f"`make check-nodes ENV={r.env}` on the cluster compares and records them")
     if c["workloads_without_requests"]:
         out.append(f"without CPU or memory requests (counted as 0): {', '.join(c['workloads_without_requests'])}")
     cost = r.cost
