@@ -151,23 +151,17 @@ def test_writing_records_the_cluster_keeps_the_comments_and_the_report_reads_it(
     assert rows["cilium-operator (DOKS, per cluster)"] == (1, 128 * 1024**2)
 
 
-def test_writing_a_size_the_price_table_lacks_changes_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("size", "memory", "refusal"), [
+    ("s-8vcpu-16gb", "13Gi", r"node_sizes has no s-8vcpu-16gb.*monthly price first"),
+    ("s-2vcpu-4gb", "2.5G", r"would break its schema.*allocatable_memory"),
+], ids=["a size the price table lacks", "a figure the schema refuses"])
+def test_a_write_that_cannot_be_made_changes_nothing(tmp_path, size: str, memory: str,  # type: ignore[no-untyped-def]
+                                                     refusal: str) -> None:
     target = tmp_path / "prices.yaml"
     shutil.copy(CONFIG / "prices.yaml", target)
     before = target.read_text()
-    seen = live_nodes.observe([node("big-0", "s-8vcpu-16gb", "7900m", "13Gi")], [])
-    with pytest.raises(live_nodes.LiveNodesError, match=r"node_sizes has no s-8vcpu-16gb.*monthly price first"):
-        live_nodes.write(target, seen, "ctx", TODAY)
-    assert target.read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["prices.yaml"]
-
-
-def test_a_write_the_schema_refuses_leaves_the_file_as_it_was(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    target = tmp_path / "prices.yaml"
-    shutil.copy(CONFIG / "prices.yaml", target)
-    before = target.read_text()
-    seen = live_nodes.observe([node("pool-0", "s-2vcpu-4gb", "1900m", "2.5G")], [])
-    with pytest.raises(live_nodes.LiveNodesError, match=r"would break its schema.*allocatable_memory"):
+    seen = live_nodes.observe([node("pool-0", size, "1900m", memory)], [])
+    with pytest.raises(live_nodes.LiveNodesError, match=refusal):
         live_nodes.write(target, seen, "ctx", TODAY)
     assert target.read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prices.yaml"]

@@ -145,6 +145,12 @@ def _differs(recorded: Any, observed: str) -> bool:
                                                 abs_tol=1e-9)
 
 
+def _contradicted(prefix: str, recorded: Mapping[str, Any], **observed: str) -> list[str]:
+    """One line per quantity of `observed` that its recorded counterpart does not equal."""
+    return [f"{prefix}.{key}: {recorded.get(key)} recorded, {value} on the cluster"
+            for key, value in observed.items() if _differs(recorded.get(key), value)]
+
+
 def compare(seen: Observation, prices: Mapping[str, Any]) -> list[str]:
     """Each figure of config/prices.yaml the cluster contradicts, by key, recorded value first."""
     out = []
@@ -155,9 +161,8 @@ def compare(seen: Observation, prices: Mapping[str, Any]) -> list[str]:
             out.append(f"node_sizes.{size.size}: not recorded; the cluster has {size.nodes} such node(s) offering "
                        f"{size.allocatable_cpu} CPU / {size.allocatable_memory}")
             continue
-        for key, value in (("allocatable_cpu", size.allocatable_cpu), ("allocatable_memory", size.allocatable_memory)):
-            if _differs(rec.get(key), value):
-                out.append(f"node_sizes.{size.size}.{key}: {rec.get(key)} recorded, {value} on the cluster")
+        out += _contradicted(f"node_sizes.{size.size}", rec, allocatable_cpu=size.allocatable_cpu,
+                             allocatable_memory=size.allocatable_memory)
     recorded_pods = prices.get("system_pods") or {}
     for pod in seen.system.values():
         rec = recorded_pods.get(pod.name)
@@ -170,9 +175,7 @@ def compare(seen: Observation, prices: Mapping[str, Any]) -> list[str]:
         if pod.per == "cluster" and int(rec.get("replicas", 1)) != pod.replicas:
             out.append(f"system_pods.{pod.name}.replicas: {rec.get('replicas', 1)} recorded, {pod.replicas} "
                        "on the cluster")
-        for key, value in (("cpu", pod.cpu), ("memory", pod.memory)):
-            if _differs(rec.get(key), value):
-                out.append(f"system_pods.{pod.name}.{key}: {rec.get(key)} recorded, {value} on the cluster")
+        out += _contradicted(f"system_pods.{pod.name}", rec, cpu=pod.cpu, memory=pod.memory)
     for name in sorted(set(recorded_pods) - set(seen.system)):
         out.append(f"system_pods.{name}: recorded, but the cluster runs no such workload in {SYSTEM_NAMESPACE}")
     if not (prices.get("allocatable_check") or {}).get("confirmed"):
