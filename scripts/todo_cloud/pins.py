@@ -13,7 +13,6 @@ The app's own images are not pinned here: they are deploy inputs (`todo-cloud de
 from __future__ import annotations
 
 import copy
-import io
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from todo_cloud import envs, oci
+from todo_cloud import envs, oci, yaml_edit
 from todo_cloud.deploy.secrets import chart_of
 from todo_cloud.gates import containers
 from todo_cloud.gates.report import image_references, split_image
@@ -225,20 +224,14 @@ def plan(env_name: str, resolver: Resolver, config: PinConfig | None = None,
 
 def write(plan_: PinPlan, values_file: Path, config: PinConfig | None = None) -> None:
     """Write the plan's pins into `values_file`, keeping its comments and layout (ruamel round trip)."""
-    from ruamel.yaml import YAML
-
     config = config or load()
-    rt = YAML()
-    rt.preserve_quotes = True
-    rt.width = 4096
-    rt.indent(mapping=2, sequence=4, offset=2)
-    tree = rt.load(values_file.read_text())
-    for key in config.keys:
-        if key not in plan_.pins:
-            _delete(tree, key)
-    for key, value in plan_.pins.items():
-        _set(tree, key, value)
-    out = io.StringIO()
-    rt.dump(tree, out)
-    values_file.write_text(out.getvalue())
+
+    def apply(tree: Any) -> None:
+        for key in config.keys:
+            if key not in plan_.pins:
+                _delete(tree, key)
+        for key, value in plan_.pins.items():
+            _set(tree, key, value)
+
+    values_file.write_text(yaml_edit.edit(values_file.read_text(), apply))
 

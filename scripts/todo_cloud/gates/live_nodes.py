@@ -12,7 +12,6 @@ nothing: the new file passes its yamale schema before it replaces the old one, c
 from __future__ import annotations
 
 import datetime
-import io
 import math
 import os
 import tempfile
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from todo_cloud import yaml_edit
 from todo_cloud.gates.data import SCHEMAS, yamale_findings
 from todo_cloud.gates.report import pod_usage, quantity
 
@@ -183,44 +183,34 @@ def compare(seen: Observation, prices: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _yaml() -> Any:
-    from ruamel.yaml import YAML
-
-    rt = YAML()
-    rt.preserve_quotes = True
-    rt.width = 4096
-    rt.indent(mapping=2, sequence=4, offset=2)
-    return rt
-
-
 def updated(text: str, seen: Observation, context: str, today: datetime.date) -> str:
     """config/prices.yaml's text with the cluster's figures in it (comments and the other keys kept)."""
-    rt = _yaml()
-    tree = rt.load(text)
-    unknown = sorted(set(seen.sizes) - set(tree["node_sizes"]))
-    if unknown:
-        raise LiveNodesError(f"node_sizes has no {', '.join(unknown)}: the cluster runs that size; add it with its "
-                             "monthly price first, then run this again")
-    for size in seen.sizes.values():
-        tree["node_sizes"][size.size]["allocatable_cpu"] = size.allocatable_cpu
-        tree["node_sizes"][size.size]["allocatable_memory"] = size.allocatable_memory
     source = f"kubectl on context {context}, {today.isoformat()}"
-    pods = tree["system_pods"]
-    for name in [n for n in pods if n not in seen.system]:
-        del pods[name]
-    for pod in seen.system.values():
-        entry = pods.setdefault(pod.name, {})
-        entry["per"] = pod.per
-        if pod.per == "cluster":
-            entry["replicas"] = pod.replicas
-        else:
-            entry.pop("replicas", None)
-        entry["cpu"], entry["memory"], entry["source"] = pod.cpu, pod.memory, source
-    check = tree["allocatable_check"]
-    check["date"], check["source"], check["confirmed"] = today, f"{source} (nodes and {SYSTEM_NAMESPACE} pods)", True
-    out = io.StringIO()
-    rt.dump(tree, out)
-    return out.getvalue()
+
+    def record(tree: Any) -> None:
+        unknown = sorted(set(seen.sizes) - set(tree["node_sizes"]))
+        if unknown:
+            raise LiveNodesError(f"node_sizes has no {', '.join(unknown)}: the cluster runs that size; add it with "
+                                 "its monthly price first, then run this again")
+        for size in seen.sizes.values():
+            tree["node_sizes"][size.size]["allocatable_cpu"] = size.allocatable_cpu
+            tree["node_sizes"][size.size]["allocatable_memory"] = size.allocatable_memory
+        pods = tree["system_pods"]
+        for name in [n for n in pods if n not in seen.system]:
+            del pods[name]
+        for pod in seen.system.values():
+            entry = pods.setdefault(pod.name, {})
+            entry["per"] = pod.per
+            if pod.per == "cluster":
+                entry["replicas"] = pod.replicas
+            else:
+                entry.pop("replicas", None)
+            entry["cpu"], entry["memory"], entry["source"] = pod.cpu, pod.memory, source
+        check = tree["allocatable_check"]
+        check["date"], check["confirmed"] = today, True
+        check["source"] = f"{source} (nodes and {SYSTEM_NAMESPACE} pods)"
+
+    return yaml_edit.edit(text, record)
 
 
 def write(path: Path, seen: Observation, context: str, today: datetime.date | None = None) -> None:
