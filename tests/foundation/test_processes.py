@@ -1,0 +1,61 @@
+"""The process supervisor: ports chosen at start, bounded readiness, logs in failures, groups torn down."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from todo_cloud.processes import StartFailed, Supervisor, http_status, pid_alive, port_open
+
+
+def test_a_started_server_answers_on_its_chosen_port_and_is_gone_after_close(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as sup:
+        port = sup.free_port()
+        sup.start("web", [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"])
+        sup.wait_for("web", lambda: port_open(port), timeout=20, what="the web server to listen")
+        assert http_status(f"http://127.0.0.1:{port}/") == 200
+        pid = sup.pid("web")
+    assert not pid_alive(pid)
+    assert not port_open(port)
+
+
+def test_a_process_that_exits_during_start_up_fails_at_once_with_its_exit_code_and_log(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as sup:
+        sup.start("broken", [sys.executable, "-c", "import sys; print('bad flag --x'); sys.exit(3)"])
+        with pytest.raises(StartFailed, match=r"(?s)broken exited with code 3.*bad flag --x"):
+            sup.wait_for("broken", lambda: False, timeout=30, what="never")
+
+
+def test_readiness_is_bounded_and_the_timeout_names_what_was_awaited(tmp_path: Path) -> None:
+    with Supervisor(tmp_path, grace=1) as sup:
+        sup.start("sleeper", [sys.executable, "-c", "import time; print('started'); time.sleep(60)"])
+        with pytest.raises(StartFailed, match=r"(?s)timed out after 1 s waiting for the impossible \(sleeper\)"):
+            sup.wait_for("sleeper", lambda: False, timeout=1, what="the impossible")
+
+
+def test_stop_kills_the_whole_process_group_including_grandchildren(tmp_path: Path) -> None:
+    script = ("import subprocess, sys, time; "
+              "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+              "print(p.pid, flush=True); time.sleep(60)")
+    with Supervisor(tmp_path, grace=2) as sup:
+        sup.start("parent", [sys.executable, "-c", script])
+        sup.wait_for("parent", lambda: sup.log("parent").read_text().strip() != "", timeout=20, what="the child pid")
+        grandchild = int(sup.log("parent").read_text().split()[0])
+        assert pid_alive(grandchild)
+        sup.stop("parent")
+        assert not sup.alive("parent")
+    # The grandchild got the group's SIGTERM; give the kernel a moment to reap it.
+    for _ in range(50):
+        if not pid_alive(grandchild):
+            break
+        time.sleep(0.1)
+    assert not pid_alive(grandchild)
+
+
+def test_free_ports_are_never_handed_out_twice(tmp_path: Path) -> None:
+    sup = Supervisor(tmp_path)
+    ports = [sup.free_port() for _ in range(50)]
+    assert len(set(ports)) == len(ports)
