@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from todo_cloud.generate import header
-from todo_cloud.generate.chart_schemas import compose
+from todo_cloud.generate.chart_schemas import compose, library_dependencies
 from todo_cloud.paths import CHARTS
 from todo_cloud.render import lookup
 
@@ -109,8 +109,11 @@ def _walk(node: dict, root: dict, values: Any, path: list[str], seen: dict[str, 
 
 
 def rows(chart: Path) -> list[Row]:
-    """Every value of `chart`, in schema order (fragments sorted by key, `global` first)."""
+    """Every value of `chart`, in schema order (fragments sorted by key, `global` first); the keys Helm adds
+    for library charts are no values to set, so they get no row."""
     schema = compose(chart)
+    for name in library_dependencies(chart):
+        del schema["properties"][name]
     values_file = chart / "values.yaml"
     values = yaml.safe_load(values_file.read_text()) if values_file.is_file() else {}
     return list(_walk(schema, schema, values or {}, [], {}))
