@@ -14,14 +14,6 @@ strimzi.io/cluster: {{ .Values.kafka.name }}
 {{- end -}}
 
 {{/*
-The environment this release serves (global.environment, default local).
-Usage: {{ include "platform.environment" . }}
-*/}}
-{{- define "platform.environment" -}}
-{{- (.Values.global).environment | default "local" -}}
-{{- end -}}
-
-{{/*
 Replicas over the enabled node pools that have `role` (broker or controller).
 Usage: {{ include "platform.kafka.nodes" (dict "root" . "role" "broker") | int }}
 */}}
@@ -112,7 +104,7 @@ Usage: {{ include "platform.kafka.validate" . }}
 */}}
 {{- define "platform.kafka.validate" -}}
 {{- $k := .Values.kafka -}}
-{{- $env := include "platform.environment" . -}}
+{{- $env := include "todo-chatbot-lib.environment" . -}}
 {{- $brokers := include "platform.kafka.nodes" (dict "root" . "role" "broker") | int -}}
 {{- $controllers := include "platform.kafka.nodes" (dict "root" . "role" "controller") | int -}}
 {{- if lt $brokers 1 -}}
