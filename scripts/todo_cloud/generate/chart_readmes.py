@@ -61,7 +61,7 @@ def _type(node: dict, root: dict) -> str:
         return f"list of {_type(_resolve(node['items'], root), root)}"
     if kind == "object" and isinstance(node.get("additionalProperties"), dict) and not node.get("properties"):
         return f"map of {_type(_resolve(node['additionalProperties'], root), root)}"
-    return str(kind)
+    return " or ".join(kind) if isinstance(kind, list) else str(kind)
 
 
 def _default(values: Any, path: list[str], node: dict) -> str:
