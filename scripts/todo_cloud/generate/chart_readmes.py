@@ -17,8 +17,7 @@ from typing import Any
 import yaml
 
 from todo_cloud.generate import header
-from todo_cloud.generate.chart_schemas import compose, library_dependencies
-from todo_cloud.paths import CHARTS
+from todo_cloud.generate.chart_schemas import compose, library_dependencies, schema_charts
 from todo_cloud.render import lookup
 
 # What `lookup` returns for a path the values do not have (None is a value there: `key: null`).
@@ -141,7 +140,4 @@ def readme(chart: Path) -> str:
 
 
 def generate() -> dict[Path, str]:
-    return {
-        chart / "README.md": readme(chart)
-        for chart in sorted(p for p in CHARTS.iterdir() if (p / "schema").is_dir())
-    }
+    return {chart / "README.md": readme(chart) for chart in schema_charts()}

@@ -4,7 +4,9 @@ A chart with a `schema/` folder gets a strict values.schema.json: one fragment p
 `schema/<key>.yaml` (a JSON schema written as YAML, every property with a `description`), so each part of
 the chart owns its own fragment. Unknown top-level keys are rejected; `global` is always allowed, since
 Helm hands it to every subchart, and so is the key of each library chart the chart depends on (Helm adds
-it to the values, holding only `global`).
+it to the values, holding only `global`). A library chart's own `schema/global.yaml` describes the globals
+its helpers read (todo-chatbot-lib: `global.environment`); they join the `global` of every chart that
+depends on it, beside the chart's own `schema/global.yaml`. Library charts get no values.schema.json.
 """
 
 from __future__ import annotations
@@ -31,14 +33,31 @@ def is_library(chart: Path) -> bool:
     return chart_metadata(chart).get("type") == "library"
 
 
-def library_dependencies(chart: Path) -> list[str]:
-    """Names of the library charts `chart` depends on through `file://` (our own, under charts/)."""
-    names = []
+def library_dependencies(chart: Path) -> dict[str, Path]:
+    """The library charts `chart` depends on through `file://` (our own, under charts/): values key -> folder."""
+    found: dict[str, Path] = {}
     for dep in chart_metadata(chart).get("dependencies") or []:
         repository = str(dep.get("repository", ""))
-        if repository.startswith("file://") and is_library((chart / repository.removeprefix("file://")).resolve()):
-            names.append(dep.get("alias", dep["name"]))
-    return names
+        folder = (chart / repository.removeprefix("file://")).resolve()
+        if repository.startswith("file://") and is_library(folder):
+            found[dep.get("alias", dep["name"])] = folder
+    return found
+
+
+def global_schema(chart: Path) -> dict:
+    """`global` of `chart`: open (upstream charts read their own globals), with the properties our charts
+    read described: those of its library charts' schema/global.yaml, then its own schema/global.yaml."""
+    node: dict = dict(GLOBAL)
+    properties: dict[str, dict] = {}
+    for folder in [*library_dependencies(chart).values(), chart]:
+        fragment = folder / "schema" / "global.yaml"
+        if fragment.is_file():
+            own = yaml.safe_load(fragment.read_text())
+            node.update({k: v for k, v in own.items() if k != "properties"})
+            properties.update(own.get("properties") or {})
+    if properties:
+        node["properties"] = properties
+    return node
 
 
 def library_key(name: str) -> dict:
@@ -52,9 +71,10 @@ def library_key(name: str) -> dict:
 
 
 def compose(chart: Path) -> dict:
-    properties: dict[str, dict] = {"global": GLOBAL}
+    properties: dict[str, dict] = {"global": global_schema(chart)}
     for fragment in sorted((chart / "schema").glob("*.yaml")):
-        properties[fragment.stem] = yaml.safe_load(fragment.read_text())
+        if fragment.stem != "global":
+            properties[fragment.stem] = yaml.safe_load(fragment.read_text())
     for name in library_dependencies(chart):
         properties[name] = library_key(name)
     return {
@@ -68,8 +88,10 @@ def compose(chart: Path) -> dict:
     }
 
 
+def schema_charts() -> list[Path]:
+    """Our charts with schema fragments, libraries aside (they have no values)."""
+    return sorted(p for p in CHARTS.iterdir() if (p / "schema").is_dir() and not is_library(p))
+
+
 def generate() -> dict[Path, str]:
-    return {
-        chart / "values.schema.json": json.dumps(compose(chart), indent=2) + "\n"
-        for chart in sorted(p for p in CHARTS.iterdir() if (p / "schema").is_dir())
-    }
+    return {chart / "values.schema.json": json.dumps(compose(chart), indent=2) + "\n" for chart in schema_charts()}
