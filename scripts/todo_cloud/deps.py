@@ -65,20 +65,25 @@ def _link(link: Path, target: Path) -> None:
     temporary.replace(link)
 
 
-def file_dependencies(chart: Path) -> list[tuple[str, Path]]:
-    """(name, chart folder) of each `file://` dependency in `chart`'s Chart.yaml (our own charts)."""
+def file_dependencies(chart: Path) -> list[tuple[str, str, Path]]:
+    """(name, version, chart folder) of each `file://` dependency in `chart`'s Chart.yaml (our own charts)."""
     meta = yaml.safe_load((chart / "Chart.yaml").read_text()) or {}
-    return [(dep["name"], (chart / str(dep["repository"]).removeprefix("file://")).resolve())
+    return [(dep["name"], str(dep.get("version", "")), (chart / str(dep["repository"]).removeprefix("file://")).resolve())
             for dep in meta.get("dependencies") or [] if str(dep.get("repository", "")).startswith("file://")]
 
 
 def link_file_dependencies(chart: Path) -> None:
     """Link every `file://` dependency of `chart` into its charts/ folder, and theirs in turn (the library
     chart into charts/app/charts/ and charts/platform/charts/). Cheap and idempotent: the render harness
-    calls it before each render, so our charts render on a fresh clone before `make deps`."""
-    for name, target in file_dependencies(chart):
+    calls it before each render, so our charts render on a fresh clone before `make deps`. Helm does not
+    compare a linked chart's version with the dependency's, so this does: they must be equal."""
+    for name, version, target in file_dependencies(chart):
         if not (target / "Chart.yaml").is_file():
             raise DepsError(f"{chart.name}/Chart.yaml: dependency {name} points at {target}, which holds no chart")
+        have = str((yaml.safe_load((target / "Chart.yaml").read_text()) or {}).get("version", ""))
+        if have != version:
+            raise DepsError(f"{chart.name}/Chart.yaml: dependency {name} {version}, but {target.name}/Chart.yaml "
+                            f"is version {have}; set the dependency's version to {have}")
         link_file_dependencies(target)
         _link(chart / "charts" / name, Path(os.path.relpath(target, chart / "charts")))
 
