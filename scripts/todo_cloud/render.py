@@ -82,7 +82,8 @@ def render_chart(
 ) -> list[Manifest]:
     """Render `chart` with `values` files (in order) and `overrides` (a values dict applied last)."""
     values = [Path(v) for v in values]
-    if chart.is_dir():
+    if chart.is_dir() and chart.resolve().is_relative_to(CHARTS):
+        # our charts' file:// dependencies (a packaged or pulled chart carries its own in charts/)
         deps.link_file_dependencies(chart)
     opts = {
         "release": release,
