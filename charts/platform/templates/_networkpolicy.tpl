@@ -42,13 +42,16 @@ Usage: {{ include "platform.netpol.peer" (dict "root" $ "np" $np "key" "networkP
 {{/*
 The podSelector of a policy: its label selector, or the podSelector of the peer it names (a peer of the
 policy's own namespace: no namespaceSelector, no ipBlock).
-Usage: {{ include "platform.netpol.podSelector" (dict "root" $ "np" $np "name" $name "policy" $p) | nindent 4 }}
+Usage: {{ include "platform.netpol.podSelector" (dict "np" $np "name" $name "policy" $p) | nindent 4 }}
 */}}
 {{- define "platform.netpol.podSelector" -}}
 {{- $selector := .policy.podSelector -}}
 {{- if kindIs "string" $selector -}}
 {{- $key := printf "networkPolicy.policies.%s.podSelector" .name -}}
-{{- $peer := include "platform.netpol.peer" (dict "root" .root "np" .np "key" $key "name" $selector) | fromYaml -}}
+{{- if not (hasKey .np.peers $selector) -}}
+{{- fail (printf "%s: unknown peer %q (networkPolicy.peers: %s)" $key $selector (keys .np.peers | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- $peer := get .np.peers $selector -}}
 {{- if or (hasKey $peer "namespaceSelector") (hasKey $peer "ipBlock") (not (hasKey $peer "podSelector")) -}}
 {{- fail (printf "%s: peer %q is not a podSelector of the policy's own namespace (it has a namespaceSelector or an ipBlock)" $key $selector) -}}
 {{- end -}}
