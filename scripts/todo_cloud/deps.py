@@ -1,7 +1,9 @@
 """Chart dependencies of the umbrella (`make deps`).
 
 Local charts (charts/platform, the app charts) are linked into charts/todo-chatbot-cloud/charts/, so edits
-show at once. Upstream charts are taken, at the versions pinned in versions.toml (and Chart.lock):
+show at once; so is every `file://` dependency of a local chart (the library chart charts/todo-chatbot-lib)
+into that chart's own charts/ folder, which is all `helm template`, `helm lint` and `helm package` need.
+Upstream charts are taken, at the versions pinned in versions.toml (and Chart.lock):
 1. from a local mirror (air-gapped installs): a local chart repository, `index.yaml` plus packaged charts,
    named by the one setting TODO_CLOUD_CHART_MIRROR (default: the user cache's chart-mirror folder); each
    archive must match the sha256 digest its index.yaml records, else it is refused by name;
@@ -13,6 +15,7 @@ with that reason. Safe under pytest-xdist: the work runs behind a file lock.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from dataclasses import asdict, dataclass
@@ -48,17 +51,47 @@ def local_charts() -> list[dict]:
     return [dict(entry, path=REPO / "charts" / entry["chart"]) for entry in versions.load().get("local", [])]
 
 
+def _link(link: Path, target: Path) -> None:
+    """Make `link` a symlink to the relative path `target`, replacing whatever is there (atomically: safe when
+    several processes link the same chart at once)."""
+    if link.is_symlink() and Path(link.readlink()) == target:
+        return
+    if link.is_dir() and not link.is_symlink():
+        shutil.rmtree(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.link")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target, target_is_directory=True)
+    temporary.replace(link)
+
+
+def file_dependencies(chart: Path) -> list[tuple[str, str, Path]]:
+    """(name, version, chart folder) of each `file://` dependency in `chart`'s Chart.yaml (our own charts)."""
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text()) or {}
+    return [(dep["name"], str(dep.get("version", "")), (chart / str(dep["repository"]).removeprefix("file://")).resolve())
+            for dep in meta.get("dependencies") or [] if str(dep.get("repository", "")).startswith("file://")]
+
+
+def link_file_dependencies(chart: Path) -> None:
+    """Link every `file://` dependency of `chart` into its charts/ folder, and theirs in turn (the library
+    chart into charts/app/charts/ and charts/platform/charts/). Cheap and idempotent: the render harness
+    calls it before each render, so our charts render on a fresh clone before `make deps`. Helm does not
+    compare a linked chart's version with the dependency's, so this does: they must be equal."""
+    for name, version, target in file_dependencies(chart):
+        if not (target / "Chart.yaml").is_file():
+            raise DepsError(f"{chart.name}/Chart.yaml: dependency {name} points at {target}, which holds no chart")
+        have = str((yaml.safe_load((target / "Chart.yaml").read_text()) or {}).get("version", ""))
+        if have != version:
+            raise DepsError(f"{chart.name}/Chart.yaml: dependency {name} {version}, but {target.name}/Chart.yaml "
+                            f"is version {have}; set the dependency's version to {have}")
+        link_file_dependencies(target)
+        _link(chart / "charts" / name, Path(os.path.relpath(target, chart / "charts")))
+
+
 def _link_local_charts() -> None:
     for entry in local_charts():
-        link = CHARTS_DIR / entry["chart"]
-        target = Path("..") / ".." / entry["chart"]
-        if link.is_symlink() and Path(link.readlink()) == target:
-            continue
-        if link.is_symlink() or link.is_file():
-            link.unlink()
-        elif link.is_dir():
-            shutil.rmtree(link)
-        link.symlink_to(target, target_is_directory=True)
+        link_file_dependencies(entry["path"])
+        _link(CHARTS_DIR / entry["chart"], Path("..") / ".." / entry["chart"])
 
 
 def _mirror_index(mirror: Path) -> dict | None:

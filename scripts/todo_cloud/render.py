@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
-from todo_cloud import envs, tools, versions
+from todo_cloud import deps, envs, tools, versions
 from todo_cloud.paths import CACHE, CHARTS, UMBRELLA
 from todo_cloud.run import CommandError, run
 
@@ -82,6 +82,9 @@ def render_chart(
 ) -> list[Manifest]:
     """Render `chart` with `values` files (in order) and `overrides` (a values dict applied last)."""
     values = [Path(v) for v in values]
+    if chart.is_dir() and chart.resolve().is_relative_to(CHARTS):
+        # our charts' file:// dependencies (a packaged or pulled chart carries its own in charts/)
+        deps.link_file_dependencies(chart)
     opts = {
         "release": release,
         "namespace": namespace,

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from todo_cloud import deps, versions
+from todo_cloud.paths import CHARTS
 
 
 def _chart_tgz(name: str, version: str) -> bytes:
@@ -76,3 +77,50 @@ def test_stale_chart_versions_are_removed(sandbox: Path) -> None:
     (sandbox / "umbrella-charts" / "demo-1.0.0.tgz").write_bytes(b"old")
     deps.ensure()
     assert sorted(p.name for p in (sandbox / "umbrella-charts").glob("*.tgz")) == ["demo-1.2.3.tgz"]
+
+
+def _local_chart(root: Path, name: str, version: str = "0.1.0", needs: dict[str, str] | None = None) -> Path:
+    """charts/<name> under `root`, depending on `needs` (name -> version) through file://../<name>."""
+    chart = root / name
+    chart.mkdir(parents=True)
+    meta: dict = {"apiVersion": "v2", "name": name, "version": version}
+    if needs:
+        meta["dependencies"] = [{"name": n, "version": v, "repository": f"file://../{n}"} for n, v in needs.items()]
+    (chart / "Chart.yaml").write_text(yaml.safe_dump(meta))
+    return chart
+
+
+def test_file_dependencies_are_linked_relatively_and_in_turn(tmp_path: Path) -> None:
+    _local_chart(tmp_path, "base")
+    _local_chart(tmp_path, "lib", needs={"base": "0.1.0"})
+    app = _local_chart(tmp_path, "app", needs={"lib": "0.1.0"})
+    (app / "charts" / "lib").mkdir(parents=True)  # a stale copy is replaced by the link
+    deps.link_file_dependencies(app)
+    deps.link_file_dependencies(app)
+    link = app / "charts" / "lib"
+    assert link.is_symlink() and link.readlink() == Path("../../lib")
+    assert (link / "charts" / "base" / "Chart.yaml").is_file()
+    assert sorted(p.name for p in (app / "charts").iterdir()) == ["lib"]
+
+
+def test_a_file_dependency_of_another_version_is_refused_naming_both(tmp_path: Path) -> None:
+    _local_chart(tmp_path, "lib", version="0.2.0")
+    app = _local_chart(tmp_path, "app", needs={"lib": "0.1.0"})
+    with pytest.raises(deps.DepsError, match=r"app/Chart\.yaml: dependency lib 0\.1\.0, but lib/Chart\.yaml is "
+                                             r"version 0\.2\.0"):
+        deps.link_file_dependencies(app)
+    assert not (app / "charts" / "lib").exists()
+
+
+def test_a_file_dependency_without_a_chart_is_refused(tmp_path: Path) -> None:
+    app = _local_chart(tmp_path, "app", needs={"lib": "0.1.0"})
+    with pytest.raises(deps.DepsError, match=r"app/Chart\.yaml: dependency lib points at .*, which holds no chart"):
+        deps.link_file_dependencies(app)
+
+
+@pytest.mark.parametrize("chart", ["app", "platform"])
+def test_our_charts_depend_on_the_library_at_its_version(chart: str) -> None:
+    found = deps.file_dependencies(CHARTS / chart)
+    library = yaml.safe_load((CHARTS / "todo-chatbot-lib" / "Chart.yaml").read_text())
+    assert found == [("todo-chatbot-lib", library["version"], CHARTS / "todo-chatbot-lib")]
+    assert library["type"] == "library"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from todo_cloud import render
+from todo_cloud.paths import CHARTS
 from todo_cloud.render import RenderError, render_chart
 
 
@@ -77,3 +79,13 @@ def test_manifests_are_written_one_file_per_kind_and_name(tmp_path: Path) -> Non
     written = render.write_manifests(docs, tmp_path / "out", "rendered by a test, do not edit")
     assert sorted(p.name for p in written) == ["configmap-a.yaml", "service-a.yaml", "y-configmap-a.yaml"]
     assert yaml.safe_load(written[1].read_text())["metadata"]["namespace"] == "y"
+
+
+def test_our_charts_render_before_make_deps_with_their_library_linked(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("app", "todo-chatbot-lib"):
+        shutil.copytree(CHARTS / name, tmp_path / name, symlinks=True, ignore=shutil.ignore_patterns("charts"))
+    monkeypatch.setattr(render, "CHARTS", tmp_path)
+    docs = render_chart(tmp_path / "app", overrides={"global": {"environment": "local"}})
+    assert (tmp_path / "app" / "charts" / "todo-chatbot-lib").is_symlink()
+    assert {d["metadata"]["labels"]["helm.sh/chart"] for d in docs if d["kind"] == "Service"} == {"app-0.1.0"}

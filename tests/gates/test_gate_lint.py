@@ -1,4 +1,5 @@
-"""`todo-cloud lint`: actionlint (the pinned Go tool) on .github/workflows."""
+"""`todo-cloud lint`: helm lint of our charts (the library chart once), actionlint (the pinned Go tool) on
+.github/workflows."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from todo_cloud import tools, versions
-from todo_cloud.commands.lint import actionlint_command
+from todo_cloud.commands.lint import actionlint_command, helm_lint_commands
 from todo_cloud.run import run
 
 GOOD = """\
@@ -56,3 +57,15 @@ def test_a_broken_workflow_is_named_with_file_line_and_rule(actionlint: Path, tm
     named = proc.stdout.split(":6:")[0].split()[-1]
     assert Path(named).resolve() == (tmp_path / "ci.yaml").resolve(), proc.stdout
     assert "[expression]" in proc.stdout or "[syntax-check]" in proc.stdout, proc.stdout
+
+
+def test_helm_lint_checks_each_chart_per_environment_and_the_library_once(tmp_path: Path) -> None:
+    checks = dict(helm_lint_commands(["local", "production"], tmp_path))
+    ours = sorted(label for label in checks if "todo-chatbot-cloud" not in label)
+    assert ours == ["helm lint --strict app (local)", "helm lint --strict app (production)",
+                    "helm lint --strict platform (local)", "helm lint --strict platform (production)",
+                    "helm lint --strict todo-chatbot-lib (library)"]
+    library = checks["helm lint --strict todo-chatbot-lib (library)"]
+    assert "--values" not in library
+    proc = run(library, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,21 +1,4 @@
 {{/*
-Deep merge of two maps, `top` over `base` (maps merge key by key, anything else replaces); YAML out.
-Unlike mergeOverwrite, a false or 0 in `top` wins over a true in `base`.
-Usage: {{ include "app.merge" (dict "base" $defaults "top" $component) | fromYaml }}
-*/}}
-{{- define "app.merge" -}}
-{{- $out := deepCopy .base -}}
-{{- range $key, $value := .top -}}
-{{- if and (kindIs "map" $value) (kindIs "map" (get $out $key)) -}}
-{{- $_ := set $out $key (include "app.merge" (dict "base" (get $out $key) "top" $value) | fromYaml) -}}
-{{- else -}}
-{{- $_ := set $out $key $value -}}
-{{- end -}}
-{{- end -}}
-{{- toYaml $out -}}
-{{- end -}}
-
-{{/*
 The enabled components, each merged over `defaults`, as YAML (name -> settings), after the guards of
 app.validate: every template reads the components through this helper, so a bad value fails the render
 before any template can trip over it. Computed once per render (kept on the root context).
@@ -37,7 +20,7 @@ Usage: {{ include "app.mergedComponents" . | fromYaml }}
 {{- $out := dict -}}
 {{- range $name, $component := .Values.components -}}
 {{- if $component.enabled -}}
-{{- $_ := set $out $name (include "app.merge" (dict "base" $.Values.defaults "top" $component) | fromYaml) -}}
+{{- $_ := set $out $name (include "todo-chatbot-lib.merge" (dict "base" $.Values.defaults "top" $component) | fromYaml) -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $out -}}
@@ -61,7 +44,7 @@ its Secret files (NAME_FILE), its config.
 Usage: {{ include "app.configData" (dict "root" $ "name" $name "component" $c "all" $components) | nindent 2 }}
 */}}
 {{- define "app.configData" -}}
-{{- $data := dict "APP_ENVIRONMENT" (include "app.environment" .root) "PORT" (toString (int .component.port)) "DAPR_APP_ID" .name -}}
+{{- $data := dict "APP_ENVIRONMENT" (include "todo-chatbot-lib.environment" .root) "PORT" (toString (int .component.port)) "DAPR_APP_ID" .name -}}
 {{- range $callee := .component.calls -}}
 {{- $target := get $.all $callee -}}
 {{- if $target -}}

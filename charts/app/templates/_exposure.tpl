@@ -3,7 +3,7 @@ Name of the Gateway the chart creates (mode gateway).
 Usage: {{ include "app.gatewayName" . }}
 */}}
 {{- define "app.gatewayName" -}}
-{{- printf "%s-public" (include "app.fullname" .) -}}
+{{- printf "%s-public" (include "todo-chatbot-lib.fullname" .) -}}
 {{- end -}}
 
 {{/*
@@ -11,7 +11,7 @@ Name of the cert-manager ClusterIssuer of this release and Let's Encrypt environ
 Usage: {{ include "app.clusterIssuerName" . }}
 */}}
 {{- define "app.clusterIssuerName" -}}
-{{- printf "%s-letsencrypt-%s" (include "app.fullname" .) .Values.tls.issuer -}}
+{{- printf "%s-letsencrypt-%s" (include "todo-chatbot-lib.fullname" .) .Values.tls.issuer -}}
 {{- end -}}
 
 {{/*

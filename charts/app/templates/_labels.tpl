@@ -20,11 +20,10 @@ app.kubernetes.io/version: {{ .component.image.tag | toString | trunc 63 | quote
 {{- end -}}
 
 {{/*
-Labels shared by every object of the app chart.
+Labels shared by every object of the app chart: the library's labels, part of todo-chatbot (what the
+app's NetworkPolicies and the platform's monitors select the app pods by).
 Usage: {{ include "app.commonLabels" . | nindent 4 }}
 */}}
 {{- define "app.commonLabels" -}}
-app.kubernetes.io/part-of: todo-chatbot
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "todo-chatbot-lib.labels" (dict "root" . "partOf" "todo-chatbot") }}
 {{- end -}}

@@ -1,17 +1,9 @@
 {{/*
-Name prefix of the app's objects: the release name, truncated to 63 characters.
-Usage: {{ include "app.fullname" . }}
-*/}}
-{{- define "app.fullname" -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/*
 Name of one component's objects (Deployment, Service, ServiceAccount, ConfigMap, HPA, PDB, policy).
 Usage: {{ include "app.componentName" (dict "root" $ "name" "backend") }}
 */}}
 {{- define "app.componentName" -}}
-{{- printf "%s-%s" (include "app.fullname" .root) .name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" (include "todo-chatbot-lib.fullname" .root) .name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{/*
@@ -35,12 +27,4 @@ Usage: {{ include "app.image" (dict "root" $ "name" $name "component" $c) }}
 {{- $ref = printf "%s@%s" $ref $image.digest -}}
 {{- end -}}
 {{- $ref -}}
-{{- end -}}
-
-{{/*
-The environment this release serves (global.environment; local when unset).
-Usage: {{ include "app.environment" . }}
-*/}}
-{{- define "app.environment" -}}
-{{- ((.Values.global | default dict).environment | default "local") -}}
 {{- end -}}

@@ -4,7 +4,7 @@ Usage: {{ include "app.testLabels" (dict "root" $ "test" "health") | nindent 4 }
 */}}
 {{- define "app.testLabels" -}}
 {{ include "app.commonLabels" .root }}
-app.kubernetes.io/name: {{ include "app.fullname" .root }}-test-{{ .test }}
+app.kubernetes.io/name: {{ include "todo-chatbot-lib.fullname" .root }}-test-{{ .test }}
 app.kubernetes.io/component: helm-test
 {{- end -}}
 
@@ -13,7 +13,7 @@ Metadata of a `helm test` Job: the hook annotations (a failed test is kept for i
 Usage: {{ include "app.testMetadata" (dict "root" $ "test" "health") | nindent 2 }}
 */}}
 {{- define "app.testMetadata" -}}
-name: {{ include "app.fullname" .root }}-test-{{ .test }}
+name: {{ include "todo-chatbot-lib.fullname" .root }}-test-{{ .test }}
 labels: {{- include "app.testLabels" . | nindent 2 }}
 annotations:
   helm.sh/hook: test

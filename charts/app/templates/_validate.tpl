@@ -6,7 +6,7 @@ Usage: {{ include "app.validate" . }}
 */}}
 {{- define "app.validate" -}}
 {{- $components := include "app.mergedComponents" . | fromYaml -}}
-{{- $production := eq (include "app.environment" .) "production" -}}
+{{- $production := eq (include "todo-chatbot-lib.environment" .) "production" -}}
 {{- range $name, $c := $components -}}
 {{- $key := printf "components.%s" $name -}}
 {{- if and $production (not $c.image.digest) -}}

@@ -14,14 +14,6 @@ strimzi.io/cluster: {{ .Values.kafka.name }}
 {{- end -}}
 
 {{/*
-The environment this release serves (global.environment, default local).
-Usage: {{ include "platform.environment" . }}
-*/}}
-{{- define "platform.environment" -}}
-{{- (.Values.global).environment | default "local" -}}
-{{- end -}}
-
-{{/*
 Replicas over the enabled node pools that have `role` (broker or controller).
 Usage: {{ include "platform.kafka.nodes" (dict "root" . "role" "broker") | int }}
 */}}
@@ -67,28 +59,18 @@ Usage: {{ include "platform.kafka.topicReplicas" (dict "root" . "topic" $topic) 
 {{- end -}}
 
 {{/*
-ACLs of the Dapr pub/sub KafkaUser, as YAML: Write on the topics the enabled apps publish to (and the
-dead-letter topic when an app subscribes), Read on the topics they subscribe to, Describe on both, and
-Read on each subscriber's consumer group (Dapr's consumer group is the app id).
-Usage: {{ include "platform.kafka.daprAcls" . | nindent 6 }}
+ACLs of a KafkaUser, as YAML: Read on the topics of `read`, Write on those of `write`, Describe on both, and
+Read on each consumer group of `groups`; topics and groups in name order. The one ACL builder, for the Dapr
+pub/sub user (platform.kafka.daprAccess) and the users of kafka.users.
+Usage: {{ include "platform.kafka.acls" (dict "read" $topics "write" $topics "groups" $groups) | indent 6 }}
 */}}
-{{- define "platform.kafka.daprAcls" -}}
+{{- define "platform.kafka.acls" -}}
 {{- $ops := dict -}}
-{{- $groups := list -}}
-{{- range $app, $spec := .Values.dapr.apps -}}
-{{- if $spec.enabled -}}
-{{- range $spec.publishes -}}
+{{- range .read | default list -}}
+{{- $_ := set $ops . (append (get $ops . | default list) "Read") -}}
+{{- end -}}
+{{- range .write | default list -}}
 {{- $_ := set $ops . (append (get $ops . | default list) "Write") -}}
-{{- end -}}
-{{- range $topic, $route := $spec.subscribes -}}
-{{- $_ := set $ops $topic (append (get $ops $topic | default list) "Read") -}}
-{{- $groups = append $groups $app -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-{{- if $groups -}}
-{{- $dlq := $.Values.dapr.pubsub.deadLetterTopic -}}
-{{- $_ := set $ops $dlq (append (get $ops $dlq | default list) "Write") -}}
 {{- end -}}
 {{- range $topic := keys $ops | sortAlpha }}
 - resource:
@@ -97,7 +79,7 @@ Usage: {{ include "platform.kafka.daprAcls" . | nindent 6 }}
     patternType: literal
   operations: {{ append (get $ops $topic) "Describe" | uniq | sortAlpha | toJson }}
 {{- end }}
-{{- range $group := $groups | uniq | sortAlpha }}
+{{- range $group := .groups | default list | uniq | sortAlpha }}
 - resource:
     type: group
     name: {{ $group }}
@@ -107,12 +89,38 @@ Usage: {{ include "platform.kafka.daprAcls" . | nindent 6 }}
 {{- end -}}
 
 {{/*
+What the Dapr pub/sub KafkaUser may do, derived from dapr.apps, as YAML {read, write, groups}: write the
+topics the enabled apps publish to (and the dead-letter topic when an app subscribes, since a subscriber's
+sidecar publishes its dead letters), read the topics they subscribe to, and use each subscriber's consumer
+group (Dapr's consumer group is the app id).
+Usage: {{ include "platform.kafka.acls" (include "platform.kafka.daprAccess" . | fromYaml) | indent 6 }}
+*/}}
+{{- define "platform.kafka.daprAccess" -}}
+{{- $read := list -}}
+{{- $write := list -}}
+{{- $groups := list -}}
+{{- range $app, $spec := .Values.dapr.apps -}}
+{{- if $spec.enabled -}}
+{{- $write = concat $write ($spec.publishes | default list) -}}
+{{- range $topic, $route := $spec.subscribes -}}
+{{- $read = append $read $topic -}}
+{{- $groups = append $groups $app -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $groups -}}
+{{- $write = append $write .Values.dapr.pubsub.deadLetterTopic -}}
+{{- end -}}
+{{- toYaml (dict "read" $read "write" $write "groups" $groups) -}}
+{{- end -}}
+
+{{/*
 Every guard of the Kafka values; renders nothing, fails naming the offending key.
 Usage: {{ include "platform.kafka.validate" . }}
 */}}
 {{- define "platform.kafka.validate" -}}
 {{- $k := .Values.kafka -}}
-{{- $env := include "platform.environment" . -}}
+{{- $env := include "todo-chatbot-lib.environment" . -}}
 {{- $brokers := include "platform.kafka.nodes" (dict "root" . "role" "broker") | int -}}
 {{- $controllers := include "platform.kafka.nodes" (dict "root" . "role" "controller") | int -}}
 {{- if lt $brokers 1 -}}
@@ -177,47 +185,4 @@ Usage: {{ include "platform.kafka.validate" . }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- end -}}
-
-{{/*
-Egress rules every eventing NetworkPolicy needs: DNS (kube-dns in kube-system) and, with `api: true`, the
-Kubernetes API server (any address: DOKS and kind run it outside the pod network) on kafka.networkPolicy.apiServerPorts.
-Usage: {{ include "platform.eventing.baseEgress" (dict "root" . "api" true) | nindent 4 }}
-*/}}
-{{- define "platform.eventing.baseEgress" -}}
-- to:
-    - namespaceSelector:
-        matchLabels:
-          kubernetes.io/metadata.name: kube-system
-      podSelector:
-        matchLabels:
-          k8s-app: kube-dns
-  ports:
-    - protocol: UDP
-      port: 53
-    - protocol: TCP
-      port: 53
-{{- if .api }}
-- ports:
-    {{- range .root.Values.kafka.networkPolicy.apiServerPorts }}
-    - protocol: TCP
-      port: {{ . }}
-    {{- end }}
-{{- end }}
-{{- end -}}
-
-{{/*
-Ingress rule admitting the Prometheus pods (kafka.networkPolicy.prometheusPodLabels) on `ports`.
-Usage: {{ include "platform.eventing.prometheusIngress" (dict "root" . "ports" (list 9404)) | nindent 4 }}
-*/}}
-{{- define "platform.eventing.prometheusIngress" -}}
-- from:
-    - podSelector:
-        matchLabels:
-          {{- toYaml .root.Values.kafka.networkPolicy.prometheusPodLabels | nindent 10 }}
-  ports:
-    {{- range .ports }}
-    - protocol: TCP
-      port: {{ . }}
-    {{- end }}
 {{- end -}}

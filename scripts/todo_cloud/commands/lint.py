@@ -15,6 +15,7 @@ import yaml
 
 from todo_cloud import deps, envs, tools
 from todo_cloud.commands import selected_environments
+from todo_cloud.generate.chart_schemas import is_library
 from todo_cloud.paths import CHARTS, REPO, UMBRELLA, VENV
 from todo_cloud.render import subchart_values
 from todo_cloud.run import run as run_command
@@ -32,11 +33,17 @@ def own_charts() -> list[str]:
 
 
 def helm_lint_commands(env_names: list[str], tmp: Path) -> list[tuple[str, list]]:
-    """(label, command) for every chart x environment; the umbrella only when its dependencies are in place.
+    """(label, command) for every chart x environment (a library chart once); the umbrella only when its
+    dependencies are in place.
     The values our charts get from the umbrella are written to `tmp`, which must outlive the commands."""
     helm = tools.path("helm")
     checks: list[tuple[str, list]] = []
     for chart in own_charts():
+        if is_library(CHARTS / chart):
+            # helpers only: no values, nothing rendered, so once and without an environment
+            checks.append((f"helm lint --strict {chart} (library)", [helm, "lint", "--strict", CHARTS / chart]))
+            continue
+        deps.link_file_dependencies(CHARTS / chart)
         for env in env_names:
             values = tmp / f"{chart}-{env}.yaml"
             values.write_text(yaml.safe_dump(subchart_values(chart, env)))

@@ -17,8 +17,7 @@ from typing import Any
 import yaml
 
 from todo_cloud.generate import header
-from todo_cloud.generate.chart_schemas import compose
-from todo_cloud.paths import CHARTS
+from todo_cloud.generate.chart_schemas import compose, library_dependencies, schema_charts
 from todo_cloud.render import lookup
 
 # What `lookup` returns for a path the values do not have (None is a value there: `key: null`).
@@ -61,7 +60,7 @@ def _type(node: dict, root: dict) -> str:
         return f"list of {_type(_resolve(node['items'], root), root)}"
     if kind == "object" and isinstance(node.get("additionalProperties"), dict) and not node.get("properties"):
         return f"map of {_type(_resolve(node['additionalProperties'], root), root)}"
-    return str(kind)
+    return " or ".join(kind) if isinstance(kind, list) else str(kind)
 
 
 def _default(values: Any, path: list[str], node: dict) -> str:
@@ -109,8 +108,11 @@ def _walk(node: dict, root: dict, values: Any, path: list[str], seen: dict[str, 
 
 
 def rows(chart: Path) -> list[Row]:
-    """Every value of `chart`, in schema order (fragments sorted by key, `global` first)."""
+    """Every value of `chart`, in schema order (fragments sorted by key, `global` first); the keys Helm adds
+    for library charts are no values to set, so they get no row."""
     schema = compose(chart)
+    for name in library_dependencies(chart):
+        del schema["properties"][name]
     values_file = chart / "values.yaml"
     values = yaml.safe_load(values_file.read_text()) if values_file.is_file() else {}
     return list(_walk(schema, schema, values or {}, [], {}))
@@ -138,7 +140,4 @@ def readme(chart: Path) -> str:
 
 
 def generate() -> dict[Path, str]:
-    return {
-        chart / "README.md": readme(chart)
-        for chart in sorted(p for p in CHARTS.iterdir() if (p / "schema").is_dir())
-    }
+    return {chart / "README.md": readme(chart) for chart in schema_charts()}

@@ -74,4 +74,4 @@ def test_a_chart_without_readme_gets_one(tmp_path: Path) -> None:
 def test_every_chart_with_schema_fragments_gets_its_readme() -> None:
     charts = {path.parent.name for path in chart_readmes.generate()}
     assert {"app", "platform"} <= charts
-    assert charts == {p.name for p in CHARTS.iterdir() if (p / "schema").is_dir()}
+    assert charts == {p.name for p in CHARTS.iterdir() if (p / "schema").is_dir()} - {"todo-chatbot-lib"}
