@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 
-from todo_backend.app import create_app
 from todo_backend.config import Settings
 from todo_workload import logs
 from todo_workload.dapr import Sidecar
@@ -21,6 +20,8 @@ def main() -> int:
     except ConfigError as exc:
         logging.getLogger("todo_backend").error("bad configuration: %s", exc)
         return 2
+    from todo_backend.app import create_app  # after the settings: bad configuration fails fast
+
     serve(create_app(settings, sidecar), default_port=8000)
     return 0
 

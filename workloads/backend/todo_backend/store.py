@@ -20,6 +20,10 @@ from psycopg_pool import AsyncConnectionPool
 # Seconds to wait for a connection (the pool's timeout and libpq's connect timeout): a request fails with
 # 503 within this time when PostgreSQL is gone, before Dapr's invocation timeout (5 s) runs out.
 CONNECT_TIMEOUT = 3
+# Seconds the pool keeps retrying a lost connection (backoff 1 s, 2 s, 4 s, ...) before it gives up and lets
+# the next request start a fresh attempt: after an outage the backend is ready again within about this time
+# (psycopg_pool's default, 5 minutes, would leave it unready long after PostgreSQL is back).
+RECONNECT_TIMEOUT = 10
 SCHEMA_LOCK = 7_362_100  # pg_advisory_xact_lock key of the schema creation
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS todos (
@@ -61,6 +65,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.pool = AsyncConnectionPool(url, min_size=1, max_size=10, open=False, timeout=CONNECT_TIMEOUT,
+                                        reconnect_timeout=RECONNECT_TIMEOUT,
                                         kwargs={"connect_timeout": CONNECT_TIMEOUT, "row_factory": dict_row},
                                         check=AsyncConnectionPool.check_connection, name="todo-backend")
         self._schema_ready = False
