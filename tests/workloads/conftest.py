@@ -60,3 +60,33 @@ def backend(backend_service: Service, backend_sidecar: FakeSidecar) -> Service:
     """The running backend, its sidecar's recordings cleared."""
     backend_sidecar.reset()
     return backend_service
+
+
+@pytest.fixture(scope="session")
+def analytics(sup: Supervisor) -> Service:
+    """The analytics consumer (it only receives: Dapr delivers to it; no sidecar calls)."""
+    return start_service(sup, "analytics", SERVICES["analytics"], {})
+
+
+@pytest.fixture(scope="session")
+def frontend_sidecar_session(api_token: str, backend_service: Service) -> Iterator[FakeSidecar]:
+    sidecar = FakeSidecar(token=api_token, apps={"backend": backend_service.url}).start()
+    yield sidecar
+    sidecar.stop()
+
+
+@pytest.fixture(scope="session")
+def frontend_service(sup: Supervisor, frontend_sidecar_session: FakeSidecar, api_token: str,
+                     secrets_dir: Path) -> Service:
+    env = {"DAPR_API_TOKEN_FILE": str(write_secret(secrets_dir / "frontend", "DAPR_API_TOKEN", api_token)),
+           "DAPR_HTTP_PORT": str(frontend_sidecar_session.port)}
+    return start_service(sup, "frontend", SERVICES["frontend"], env)
+
+
+@pytest.fixture
+def frontend_sidecar(frontend_sidecar_session: FakeSidecar, backend_service: Service) -> Iterator[FakeSidecar]:
+    """The frontend's sidecar, its recordings cleared, invoking the running backend."""
+    frontend_sidecar_session.reset()
+    frontend_sidecar_session.apps = {"backend": backend_service.url}
+    yield frontend_sidecar_session
+    frontend_sidecar_session.apps = {"backend": backend_service.url}

@@ -186,14 +186,27 @@ def service_env(spec: ServiceSpec, port: int, extra: dict[str, str]) -> dict[str
 
 
 def start_service(sup: Supervisor, name: str, spec: ServiceSpec, env: dict[str, str], *,
-                  argv_prefix: list[str] | None = None, timeout: float = 30) -> Service:
+                  argv_prefix: list[str] | None = None, cwd: Path | None = None, timeout: float = 30) -> Service:
     """Start `spec` as `python -m <package>` on a free port and wait until its health path answers 200."""
     port = sup.free_port()
-    sup.start(name, [*(argv_prefix or []), sys.executable, "-m", spec.package], env=service_env(spec, port, env))
+    sup.start(name, [*(argv_prefix or []), sys.executable, "-m", spec.package], env=service_env(spec, port, env),
+              cwd=cwd)
     service = Service(sup, name, port)
     sup.wait_for(name, lambda: http_status(service.url + spec.health) == 200, timeout=timeout,
                  what=f"{name} to answer {spec.health}")
     return service
+
+
+def load_module(path: Path, name: str) -> Any:
+    """A module of a workload loaded from its file (for its documented constants), without touching sys.path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
