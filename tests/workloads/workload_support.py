@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ class FakeSidecar:
     apps: dict[str, str] = field(default_factory=dict)
     # Status the publish API answers (204: accepted); set to 500 to see a publish fail.
     publish_status: int = 204
+    # Seconds the publish API takes to answer (a slow broker), to hold a request in flight.
+    publish_delay: float = 0.0
     requests: list[Recorded] = field(default_factory=list)
     state: dict[str, bytes] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
@@ -118,6 +121,7 @@ class FakeSidecar:
         with self._lock:
             self.requests.clear()
         self.publish_status = 204
+        self.publish_delay = 0.0
 
     def answer(self, rec: Recorded) -> tuple[int, str, bytes]:
         """What daprd's HTTP API answers to `rec` (the subset the workloads use)."""
@@ -125,6 +129,7 @@ class FakeSidecar:
             return 401, "application/json", b'{"errorCode":"ERR_API_TOKEN","message":"invalid api token"}'
         parts = rec.path.strip("/").split("/")
         if parts[:2] == ["v1.0", "publish"] and rec.method == "POST":
+            time.sleep(self.publish_delay)
             return self.publish_status, "application/json", b"" if self.publish_status < 300 else b'{"error":"x"}'
         if parts[:2] == ["v1.0", "state"] and rec.method == "POST" and len(parts) == 3:
             for item in json.loads(rec.body):
@@ -211,8 +216,6 @@ def load_module(path: Path, name: str) -> Any:
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
     """Poll `check` until true; AssertionError naming `what` at the deadline."""
-    import time
-
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
