@@ -13,7 +13,7 @@ from fastapi import FastAPI, Query, Request
 from prometheus_client import Counter
 
 from todo_analytics.ledger import DROP, RETRY, Ledger
-from todo_workload import metrics
+from todo_workload import instrumentation, metrics
 from todo_workload.settings import env_str
 from todo_workload.web import AccessLog, ASGIApp
 
@@ -35,7 +35,7 @@ def create_app() -> ASGIApp:
         log.info("shutting down", extra=ledger.counts())
 
     app = FastAPI(title="todo-chatbot reference analytics consumer", lifespan=lifespan)
-    metrics.instrument(app, registry, "/metrics")
+    instrumentation.instrument(app, registry, "/metrics")
 
     @app.get("/health")
     async def health() -> dict[str, str]:

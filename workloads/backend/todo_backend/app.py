@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 from todo_backend import events
 from todo_backend.config import Settings
 from todo_backend.store import Row, Store
-from todo_workload import metrics
+from todo_workload import instrumentation, metrics
 from todo_workload.dapr import DaprError, Sidecar
 from todo_workload.web import AccessLog, ASGIApp
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings, sidecar: Sidecar) -> ASGIApp:
         await sidecar.aclose()
 
     app = FastAPI(title="todo-chatbot reference backend", lifespan=lifespan)
-    metrics.instrument(app, metrics.new_registry(), "/metrics")
+    instrumentation.instrument(app, metrics.new_registry(), "/metrics")
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)

@@ -3,12 +3,11 @@
 The sidecar listens on 127.0.0.1:DAPR_HTTP_PORT (set by the sidecar injector; 3500 by default). When the
 sidecar requires an API token, the chart mounts it and names the file in DAPR_API_TOKEN_FILE; every call then
 carries it in the `dapr-api-token` header. The W3C trace context of the request being served (see
-`todo_workload.web`) is passed on, so that the sidecar's spans join the caller's trace.
+`todo_workload.tracing`) is passed on, so that the sidecar's spans join the caller's trace.
 """
 
 from __future__ import annotations
 
-import contextvars
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -16,11 +15,10 @@ from urllib.parse import quote
 import httpx
 
 from todo_workload.settings import env_int, secret_file
+from todo_workload.tracing import trace_context
 
 API_TOKEN_HEADER = "dapr-api-token"
 CLOUDEVENT_CONTENT_TYPE = "application/cloudevents+json"
-# The trace context headers of the request being served, passed on to the sidecar.
-trace_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("trace_context", default=None)
 
 
 class DaprError(RuntimeError):

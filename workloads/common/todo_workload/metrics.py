@@ -1,8 +1,7 @@
 """Prometheus metrics of a service: a registry of its own with the process, platform and GC collectors
-(process_cpu_seconds_total, process_resident_memory_bytes, ...), and the HTTP metrics of
-prometheus-fastapi-instrumentator, the chatbot's backend library: http_requests_total (handler, method,
-status grouped as 2xx/4xx/5xx) and http_request_duration_seconds (handler, method; buckets 0.1, 0.5, 1),
-handler being the route template (`/api/todos/{todo_id}`), never the raw path."""
+(process_cpu_seconds_total, process_resident_memory_bytes, ...), served in the text format. The HTTP
+request metrics are in `todo_workload.instrumentation` (only the images that count requests carry
+prometheus-fastapi-instrumentator)."""
 
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ from prometheus_client import (
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
-from prometheus_fastapi_instrumentator import Instrumentator
 
 del GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR  # the global registry's; each app has its own
 
@@ -30,12 +28,6 @@ def new_registry() -> CollectorRegistry:
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
     return registry
-
-
-def instrument(app: FastAPI, registry: CollectorRegistry, endpoint: str) -> None:
-    """Count and time every request of `app` and serve the registry on `endpoint`."""
-    Instrumentator(registry=registry).instrument(app)
-    expose(app, registry, endpoint)
 
 
 def expose(app: FastAPI, registry: CollectorRegistry, endpoint: str) -> None:

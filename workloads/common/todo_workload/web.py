@@ -11,8 +11,8 @@ from typing import Any
 
 import uvicorn
 
-from todo_workload.dapr import trace_context
 from todo_workload.settings import env_int, env_str
+from todo_workload.tracing import TRACE_HEADERS, trace_context
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -20,8 +20,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# W3C trace context headers passed on to the sidecar.
-TRACE_HEADERS = ("traceparent", "tracestate")
 # Seconds uvicorn gives in-flight requests after SIGTERM (the chart: Dapr waits 30 s, the pod gets 45 s).
 SHUTDOWN_TIMEOUT = 20
 log = logging.getLogger("todo_workload")
