@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import json
 import re
 import sys
 from pathlib import Path
@@ -180,3 +181,26 @@ def test_the_contract_table_lists_every_workload_with_its_health_path() -> None:
 def test_the_workload_code_passes_ruff() -> None:
     result = run([Path(sys.executable).parent / "ruff", "check", "--no-cache", WORKLOADS], check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_checkov_finds_nothing_in_the_dockerfiles() -> None:
+    from todo_cloud.gates.checkov import checkov_binary
+
+    result = run([checkov_binary(), "--directory", WORKLOADS, "--framework", "dockerfile", "--output", "json",
+                  "--quiet", "--compact", "--skip-download"], check=False, timeout=300)
+    data = json.loads(result.stdout)
+    reports = [r for r in (data if isinstance(data, list) else [data]) if isinstance(r, dict) and "results" in r]
+    failed = [f"{f['check_id']} {f['file_path']}" for r in reports for f in r["results"]["failed_checks"]]
+    assert sum(r["summary"]["passed"] for r in reports) > 0, "checkov checked nothing"
+    assert (result.returncode, failed) == (0, []), result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_images_healthcheck_passes_against_the_running_service(name: str, request: pytest.FixtureRequest) -> None:
+    service = request.getfixturevalue({"backend": "backend_service", "analytics": "analytics",
+                                       "frontend": "frontend_service"}[name])
+    [check] = [args for instr, args in dockerfile(name) if instr == "HEALTHCHECK"]
+    argv = json.loads(check.split(" CMD ", 1)[1])
+    assert argv[0] == "python"
+    result = run([sys.executable, *argv[1:]], check=False, timeout=30, env={"PORT": str(service.port)})
+    assert result.returncode == 0, result.stderr
