@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from todo_backend import events
 from todo_backend.config import Settings
-from todo_backend.store import Row, Store
+from todo_backend.store import Publish, Row, Store
 from todo_workload import instrumentation, metrics
 from todo_workload.dapr import DaprError, Sidecar
 from todo_workload.web import AccessLog, ASGIApp
@@ -82,7 +82,8 @@ def create_app(settings: Settings, sidecar: Sidecar) -> ASGIApp:
         log.error("sidecar call failed", extra={"path": request.url.path, "error": str(exc)})
         return JSONResponse({"detail": str(exc)}, status_code=502)
 
-    def publisher(event_type: str, topic: str, key_field: str) -> Any:
+    def publisher(event_type: str, topic: str, key_field: str) -> Publish:
+        """Publishes a row as a CloudEvent of `event_type` on `topic`, keyed by the row's `key_field`."""
         async def publish(row: Row) -> None:
             key = str(row[key_field])
             event = events.cloudevent(event_type, source=settings.app_id, subject=key, partition_key=key, data=row)
