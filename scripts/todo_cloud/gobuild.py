@@ -241,9 +241,24 @@ def _prune(p: GoPin, src: Path) -> None:
         raise BuildError(f"{p.name} {p.version}: no registration in {p.registrations} for component type(s) "
                          f"{', '.join(missing)} (versions.toml [go_builds.{p.name}] components)")
     keep = {known[c] for c in p.components}
+    for name in sorted(keep):
+        constraint = _build_constraint(where / name)
+        if constraint and not any(alt.strip() in p.tags for alt in constraint.split("||")):
+            raise BuildError(f"{p.name} {p.version}: {p.registrations}/{name} builds only with `//go:build "
+                             f"{constraint}`, which the pin's tags {list(p.tags)} do not satisfy")
     for path in where.glob("*.go"):
         if path.name not in keep and not path.name.startswith("zz_"):
             path.unlink()
+
+
+def _build_constraint(path: Path) -> str:
+    """The `//go:build` expression of a Go file ("" when it has none)."""
+    for line in path.read_text().splitlines():
+        if line.startswith("//go:build "):
+            return line.removeprefix("//go:build ").strip()
+        if line.startswith("package "):
+            break
+    return ""
 
 
 def _copy_module(p: GoPin, work: Path, log: Path) -> Path:
