@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from standin import StandIn, serve
+from standin import FAIL, StandIn, serve
 
 from todo_cloud import deps, envs, gobuild
 from todo_cloud.processes import Supervisor
@@ -93,6 +93,16 @@ class DaprRun:
     @property
     def logs(self) -> Path:
         return self.sup.workdir
+
+    def failing_call(self, caller: str, callee: str) -> tuple[int, float]:
+        """One invocation of the callee's failing path (status, seconds), then one that succeeds: the rendered
+        Resiliency's circuit breaker counts consecutive failures, and one failing call (its retries
+        included) stays under the trip, so the tests that fail calls do not open it for the others."""
+        started = time.monotonic()
+        status, _ = self.sidecars[caller].invoke(callee, FAIL.lstrip("/"))
+        took = time.monotonic() - started
+        assert self.sidecars[caller].invoke(callee, "after-failure")[0] == 200, f"logs: {self.logs}"
+        return status, took
 
 
 @pytest.fixture(scope="session")

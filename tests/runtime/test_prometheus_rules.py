@@ -4,7 +4,6 @@ metrics endpoint is scraped under the job its PodMonitor gives it, and the Dapr 
 from __future__ import annotations
 
 import pytest
-from standin import FAIL
 
 from conftest import DaprRun
 from todo_cloud.runtime import prometheus
@@ -49,7 +48,7 @@ def test_each_daprd_metrics_endpoint_is_a_target_that_is_up(dapr_run: DaprRun) -
 
 
 def test_the_dapr_invocation_error_rule_sees_the_failed_calls_of_real_sidecars(dapr_run: DaprRun) -> None:
-    status, _ = dapr_run.sidecars[CALLER].invoke(CALLEE, FAIL.lstrip("/"))
+    status, _ = dapr_run.failing_call(CALLER, CALLEE)
     assert status == 500
 
     def pending() -> list[dict]:
