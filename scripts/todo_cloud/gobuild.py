@@ -209,6 +209,27 @@ def _run(cmd: list[str], *, env: Mapping[str, str], cwd: Path, timeout: float, l
     return proc.stdout
 
 
+# --- module sources -----------------------------------------------------------------------------------------
+
+
+def module_dir(module: str, version: str) -> Path:
+    """The read-only source of `module@version` in the Go module cache, downloaded through the project's
+    proxy setting when absent; BuildError with the go command's reason when it cannot be had."""
+    go_bin().mkdir(parents=True, exist_ok=True)
+    log = go_bin() / "module-downloads.log"
+    info = json.loads(_run([go(), "mod", "download", "-json", f"{module}@{version}"], env=go_env(main_module=True),
+                           cwd=go_bin(), timeout=900, log=log))
+    return Path(info["Dir"])
+
+
+def required_version(go_mod: Path, module: str) -> str:
+    """The version of `module` that a go.mod requires; BuildError when it requires none."""
+    found = re.search(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", go_mod.read_text(), re.MULTILINE)
+    if not found:
+        raise BuildError(f"{go_mod} requires no {module}")
+    return found.group(1)
+
+
 # --- preparing a copy of a module -------------------------------------------------------------------------
 
 _REGISTER = re.compile(r"DefaultRegistry\.RegisterComponent\w*\(\s*[\w.]+,?\s*((?:\"[^\"]+\"\s*,?\s*)+)\)")
