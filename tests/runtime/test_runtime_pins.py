@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dapr_support import built
 
-from conftest import built
 from todo_cloud import envs, gobuild, versions
 from todo_cloud.paths import CHARTS, UMBRELLA
 from todo_cloud.render import Manifest, render_chart, render_environment

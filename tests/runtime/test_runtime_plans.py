@@ -8,8 +8,8 @@ import itertools
 from pathlib import Path
 
 import pytest
+from dapr_support import run_secrets
 
-from conftest import run_secrets
 from todo_cloud.render import Manifest
 from todo_cloud.runtime import daprd_plan, jaeger, prometheus
 
