@@ -34,3 +34,13 @@ def chart_mirror() -> Path:
     """
     configured = os.environ.get("TODO_CLOUD_CHART_MIRROR")
     return Path(configured) if configured else user_cache() / "chart-mirror"
+
+
+def goproxy() -> Path:
+    """The project's file-based Go module proxy (modules the module proxy refuses here, with the checksums of
+    the go.sum that needs them): put in front of GOPROXY by every Go build (todo_cloud.gobuild) when it exists.
+
+    `TODO_CLOUD_GOPROXY` names it; by default the `shared/goproxy` folder beside the repository.
+    """
+    configured = os.environ.get("TODO_CLOUD_GOPROXY")
+    return Path(configured) if configured else REPO.parent / "shared" / "goproxy"

@@ -14,17 +14,15 @@ Copies keep terraform/ free of .terraform/ and of a lock file holding hashes of 
 
 Both binaries are pinned in versions.toml [go_builds.tofu] and [go_builds.terraform-provider-digitalocean].
 Neither builds with `go install module@version` (their go.mod files carry replace directives), which is
-all [go_tools] (`make tools-go`, the bootstrap) can do; so they are built here as the main module from the
-module proxy's source: `go mod download`, then `go build` of `package` in a copy of the module, into the
-user cache's go-bin folder next to the [go_tools] builds.
+all [go_tools] (`make tools-go`, the bootstrap) can do; so todo_cloud.gobuild builds them as the main module
+from the module proxy's source: `go mod download`, then `go build` of `package` in a copy of the module, into
+the user cache's go-bin folder next to the [go_tools] builds.
 `TODO_CLOUD_DO_PROVIDER=<path to a provider binary>` serves a provider built elsewhere instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -33,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from todo_cloud import versions
-from todo_cloud.paths import CACHE, TERRAFORM, user_cache
-from todo_cloud.run import CommandError, run
+from todo_cloud import gobuild, versions
+from todo_cloud.paths import CACHE, TERRAFORM
+from todo_cloud.run import run
 
 ENVIRONMENTS_DIR = TERRAFORM / "environments"
 WORK = CACHE / "terraform"
@@ -84,62 +82,24 @@ def _pin(name: str) -> dict[str, Any]:
 
 def build_dir(name: str) -> Path:
     """Cache folder of one pinned build (shared by every clone on the machine)."""
-    pin = _pin(name)
-    return user_cache() / "go-bin" / f"{name}-{pin['version']}"
+    return gobuild.folder(name)
 
 
 def built(name: str) -> Path:
     """Path of a pinned build; raises Unavailable naming it when it is absent."""
-    binary = build_dir(name) / _pin(name).get("binary", name)
-    if not binary.is_file():
-        raise Unavailable(f"{name} {_pin(name)['version']} is not built")
-    return binary
+    try:
+        return gobuild.built(name)
+    except gobuild.BuildError as exc:
+        raise Unavailable(f"{name} {_pin(name)['version']} is not built") from exc
 
 
 def build_main_module(name: str) -> Path:
-    """Build one [go_builds] tool from the module proxy's source (idempotent); its path.
-
-    `go install module@version` refuses modules whose go.mod has replace directives; building inside a
-    copy of the downloaded module makes it the main module, so its replace directives apply.
-    """
-    with contextlib.suppress(Unavailable):
-        return built(name)
-    pin = _pin(name)
-    go = shutil.which("go")
-    if not go:
-        raise Unavailable(f"{name} {pin['version']} is not built and there is no Go toolchain on PATH to build it")
-    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod")
-    module = f"{pin['module']}@{pin['version']}"
+    """Build one [go_builds] tool from the module proxy's source (idempotent, todo_cloud.gobuild); its path."""
+    _pin(name)
     try:
-        info = json.loads(run([go, "mod", "download", "-json", module], env=env, timeout=900).stdout)
-    except CommandError as exc:
-        detail = exc.stdout.strip() or exc.stderr.strip()
-        with contextlib.suppress(ValueError):
-            detail = json.loads(exc.stdout).get("Error", detail)
-        detail = " ".join(detail.split())
-        raise Unavailable(f"{name} {pin['version']} cannot be downloaded from the Go module proxy: {detail}") from exc
-    out = build_dir(name)
-    src = out.with_name(out.name + ".src")
-    shutil.rmtree(src, ignore_errors=True)
-    shutil.copytree(info["Dir"], src)
-    for path in [src, *src.rglob("*")]:
-        path.chmod(path.stat().st_mode | 0o200)
-    part = out.with_name(out.name + ".part")
-    shutil.rmtree(part, ignore_errors=True)
-    part.mkdir(parents=True)
-    binary = pin.get("binary", name)
-    try:
-        run([go, "build", "-trimpath", "-ldflags", pin.get("ldflags", ""), "-o", part / binary,
-             pin.get("package", ".")], env=env, cwd=src, timeout=3600)
-    except CommandError as exc:
-        raise Unavailable(f"{name} {pin['version']}: go build failed: {exc.stderr.strip()[-400:]}") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise Unavailable(f"{name} {pin['version']}: go build took longer than {exc.timeout:.0f} s") from exc
-    finally:
-        shutil.rmtree(src, ignore_errors=True)
-    shutil.rmtree(out, ignore_errors=True)
-    part.rename(out)
-    return built(name)
+        return gobuild.build(name)
+    except gobuild.BuildError as exc:
+        raise Unavailable(f"{name} {_pin(name)['version']}: {exc}") from exc
 
 
 def _failure_note(name: str) -> Path:

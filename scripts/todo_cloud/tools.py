@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from todo_cloud import versions
+from todo_cloud import gobuild, versions
 from todo_cloud.paths import TOOLS_BIN, user_cache
 
 MANAGED = ("helm", "kubectl")
@@ -143,8 +142,8 @@ def _from_go(name: str, pin: dict, target: Path) -> None:
     go = shutil.which("go")
     if not go:
         raise ToolError(f"{name}: no Go toolchain to build {pin['go_module']}@{pin['version']}")
-    env = dict(os.environ, GOBIN=str(TOOLS_BIN), CGO_ENABLED="0")
-    subprocess.run([go, "install", f"{pin['go_module']}@{pin['version']}"], check=True, env=env)
+    env = gobuild.go_env({"GOBIN": str(TOOLS_BIN)})
+    subprocess.run([go, "install", "-trimpath", f"{pin['go_module']}@{pin['version']}"], check=True, env=env)
     if reported_version(target, name) != pin["version"]:
         raise ToolError(f"{name}: the Go build does not report {pin['version']}")
     target.with_name(f".{name}.go-built").write_text(pin["version"])
@@ -193,53 +192,31 @@ if __name__ == "__main__":
 
 # --- Go-built tools ---------------------------------------------------------------------------------
 # versions.toml [go_tools.<name>] pins `module` and `version` (and `bootstrap = true` when `make test`
-# should build it). They are built with `go install` from the Go module proxy into the user cache, shared
-# by every clone on the machine, since their builds take minutes.
-
-
-def go_tool_dir(name: str) -> Path:
-    pin = versions.load()["go_tools"][name]
-    return user_cache() / "go-bin" / f"{name}-{pin['version']}"
+# should build it). todo_cloud.gobuild builds them with `go install` from the Go module proxy into the user
+# cache, shared by every clone on the machine, since their builds take minutes; these wrappers keep the
+# ToolError of this module's callers.
 
 
 def go_tool(name: str) -> Path:
     """Path of a Go-built tool; raises ToolError naming it and how to build it when it is absent."""
-    pins = versions.load().get("go_tools", {})
-    if name not in pins:
+    if name not in versions.load().get("go_tools", {}):
         raise ToolError(f"versions.toml has no [go_tools.{name}] table")
-    binary = go_tool_dir(name) / pins[name].get("binary", name)
-    if not binary.is_file():
+    try:
+        return gobuild.built(name)
+    except gobuild.BuildError as exc:
+        pin = gobuild.pin(name)
         raise ToolError(
-            f"{name} {pins[name]['version']} is not built: run `make tools-go` "
-            f"(go install {pins[name]['module']}@{pins[name]['version']}, needs Go and the module proxy)"
-        )
-    return binary
+            f"{name} {pin.version} is not built: run `make tools-go` "
+            f"(go install {pin.module}@{pin.version}, needs Go and the module proxy)"
+        ) from exc
 
 
 def build_go_tool(name: str) -> Path:
     """`go install` one pinned Go tool into its cache folder (idempotent)."""
     try:
-        return go_tool(name)
-    except ToolError:
-        pass
-    pin = versions.load()["go_tools"][name]
-    go = shutil.which("go")
-    if not go:
-        raise ToolError(f"{name}: no Go toolchain on PATH to build {pin['module']}@{pin['version']}")
-    out = go_tool_dir(name)
-    part = out.with_name(out.name + ".part")
-    shutil.rmtree(part, ignore_errors=True)
-    part.mkdir(parents=True)
-    env = dict(os.environ, GOBIN=str(part), CGO_ENABLED="0", GOFLAGS="-trimpath")
-    env.update(pin.get("env", {}))
-    proc = subprocess.run([go, "install", *pin.get("flags", []), f"{pin['module']}@{pin['version']}"],
-                          env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        shutil.rmtree(part, ignore_errors=True)
-        raise ToolError(f"{name}: go install {pin['module']}@{pin['version']} failed: {proc.stderr.strip()[-400:]}")
-    shutil.rmtree(out, ignore_errors=True)
-    part.rename(out)
-    return go_tool(name)
+        return gobuild.build(name)
+    except gobuild.BuildError as exc:
+        raise ToolError(str(exc)) from exc
 
 
 def bootstrap_go_tools() -> list[str]:
@@ -249,14 +226,11 @@ def bootstrap_go_tools() -> list[str]:
     """
     built: list[str] = []
     for name, pin in versions.load().get("go_tools", {}).items():
-        if not pin.get("bootstrap"):
+        if not pin.get("bootstrap") or gobuild.is_built(name):
             continue
         try:
-            go_tool(name)
-        except ToolError:
-            try:
-                build_go_tool(name)
-                built.append(name)
-            except ToolError as exc:
-                print(f"bootstrap: warning: {exc}", file=sys.stderr)
+            build_go_tool(name)
+            built.append(name)
+        except ToolError as exc:
+            print(f"bootstrap: warning: {exc}", file=sys.stderr)
     return built
