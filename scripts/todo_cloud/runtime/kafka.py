@@ -34,6 +34,7 @@ import base64
 import contextlib
 import datetime
 import ipaddress
+import logging
 import os
 import re
 import secrets
@@ -83,6 +84,8 @@ REPLICATION = "REPLICATION-9091"
 HARNESS_CONFIG = {"group.initial.rebalance.delay.ms": "0"}
 # JVM flags of the harness: quick start-up on a small machine (client compiler only, one GC thread).
 JVM_FLAGS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Djava.awt.headless=true")
+# librdkafka's own log lines (connection failures of stopped nodes, refused logins) go to Python logging.
+CLIENT_LOG = logging.getLogger("todo_cloud.runtime.kafka.client")
 SCRAM_ITERATIONS = 4096  # Strimzi's User Operator uses 4096 iterations
 _LOG4J = """Configuration:
   Appenders:
@@ -293,7 +296,7 @@ class KafkaCluster:
     def client_config(self, user: str | None, listener: str, *, password: str | None = None) -> dict[str, Any]:
         """librdkafka settings of a client of `listener` authenticating as KafkaUser `user` (None: anonymous)."""
         sl = self.plan.listener(listener)
-        config: dict[str, Any] = {"bootstrap.servers": self.bootstrap(listener),
+        config: dict[str, Any] = {"bootstrap.servers": self.bootstrap(listener), "logger": CLIENT_LOG,
                                   "security.protocol": sl.security_protocol, "socket.timeout.ms": 10000}
         if sl.tls:
             config["ssl.ca.location"] = str(self.files["ca"])
@@ -314,7 +317,8 @@ class KafkaCluster:
 
     def _harness_config(self) -> dict[str, Any]:
         servers = ",".join(f"{LOOPBACK}:{self.ports[n.id][REPLICATION]}" for n in self.plan.brokers)
-        return {"bootstrap.servers": servers, "security.protocol": "SSL", "ssl.ca.location": str(self.files["ca"]),
+        return {"bootstrap.servers": servers, "logger": CLIENT_LOG, "security.protocol": "SSL",
+                "ssl.ca.location": str(self.files["ca"]),
                 "ssl.certificate.location": str(self.files["harness.crt"]),
                 "ssl.key.location": str(self.files["harness.key"])}
 
