@@ -1,0 +1,148 @@
+"""Shared fixtures of the runtime suite: real processes on 127.0.0.1, configured from rendered objects.
+
+Fixtures for every runtime harness to reuse:
+
+- `rendered_objects(env)`: the environment's whole release, rendered once per session (the upstream charts are
+  a prerequisite the run builds: `make deps`; where they cannot be had the tests fail, they never skip);
+- `platform_values(env)`: the values the platform chart gets in `env` (chart defaults, umbrella, environment
+  file), the owner of every expectation;
+- `kafka_cluster(env, nodes=None)`: a running Kafka cluster of `env`'s rendered objects
+  (todo_cloud.runtime.kafka.KafkaCluster: `secrets`, `address_map`, `client_config`, `admin`, ...), `nodes`
+  defaulting to what the KafkaNodePools declare. One cluster per (env, nodes) and session, shared by every
+  test that asks for it; all the clusters the collected tests ask for start in parallel on first use. Tests
+  that use it run on one pytest-xdist worker (group `kafka`), so each cluster starts once per run.
+
+Every cluster runs under the session's temporary folder (`kafka-<env>-<nodes>`), which pytest keeps after the
+run: start-up errors name the log to read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from todo_cloud import deps, envs
+from todo_cloud.paths import CHARTS
+from todo_cloud.render import Manifest, deep_merge, render_environment, subchart_values
+from todo_cloud.runtime import kafka_plan
+from todo_cloud.runtime.kafka import KafkaCluster, start_cluster
+
+# Environments the Kafka tests run: production (3 brokers, authorization, both listeners) and local (1 broker).
+KAFKA_ENVIRONMENTS = ("production", "local")
+# Bound of a cluster's start (jar check, format, nodes, users, ACLs, topics).
+KAFKA_START_TIMEOUT = 180
+
+
+def rendered(env: str) -> list[Manifest]:
+    """The environment's rendered release (cached by todo_cloud.render across workers and sessions)."""
+    status = deps.ensure()
+    if not status.ready:
+        pytest.fail(f"the runtime suite needs the umbrella's upstream charts (make deps): {status.reason}")
+    return render_environment(env)
+
+
+def values_of_platform(env: str) -> dict:
+    """Values of charts/platform in `env`: its defaults, then what the umbrella and the environment give it."""
+    defaults = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())
+    return deep_merge(defaults, subchart_values("platform", env))
+
+
+@pytest.fixture(scope="session")
+def rendered_objects() -> Callable[[str], list[Manifest]]:
+    return rendered
+
+
+@pytest.fixture(scope="session")
+def platform_values() -> Callable[[str], dict]:
+    return values_of_platform
+
+
+@dataclass
+class _Run:
+    """One cluster, started and held by its own thread (a supervised process dies with the thread that
+    started it), until the session ends."""
+
+    env: str
+    nodes: int | None
+    workdir: Path
+    ready: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
+    cluster: KafkaCluster | None = None
+    error: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._hold, name=f"kafka-{self.env}-{self.nodes}", daemon=True)
+        self.thread.start()
+
+    def _hold(self) -> None:
+        try:
+            docs = rendered(self.env)
+            the_plan = kafka_plan.plan(docs, namespace=envs.get(self.env).namespace, max_nodes=self.nodes)
+            with start_cluster(the_plan, self.workdir, timeout=KAFKA_START_TIMEOUT) as cluster:
+                self.cluster = cluster
+                self.ready.set()
+                self.stop.wait()
+        except BaseException as exc:  # handed to every test that asks for this cluster
+            self.error = exc
+        finally:
+            self.ready.set()
+
+    def get(self) -> KafkaCluster:
+        if not self.ready.wait(KAFKA_START_TIMEOUT + 120):
+            pytest.fail(f"Kafka cluster of {self.env} did not start within {KAFKA_START_TIMEOUT + 120} s "
+                        f"(logs: {self.workdir})")
+        if self.error is not None:
+            raise self.error
+        assert self.cluster is not None
+        return self.cluster
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=60)
+
+
+def _wanted(config: pytest.Config) -> set[tuple[str, int | None]]:
+    return getattr(config, "_kafka_runs_wanted", set())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of a Kafka cluster go to one xdist worker; note which (env, nodes) clusters they ask for."""
+    wanted: set[tuple[str, int | None]] = set()
+    for item in items:
+        if "kafka_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("kafka"))
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            if params.get("kafka_env"):
+                wanted.add((params["kafka_env"], None))
+    config._kafka_runs_wanted = wanted  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., KafkaCluster]]:
+    """`kafka_cluster(env, nodes=None)`: the session's running cluster of `env` (see the module docstring)."""
+    runs: dict[tuple[str, int | None], _Run] = {}
+
+    def get(env: str, nodes: int | None = None) -> KafkaCluster:
+        for key in {*_wanted(request.config), (env, nodes)}:
+            if key not in runs:
+                runs[key] = _Run(key[0], key[1], tmp_path_factory.mktemp(f"kafka-{key[0]}-{key[1] or 'all'}"))
+                runs[key].start()
+        return runs[(env, nodes)].get()
+
+    yield get
+    for run in runs.values():
+        run.close()
+
+
+@pytest.fixture(params=KAFKA_ENVIRONMENTS)
+def kafka_env(request: pytest.FixtureRequest) -> str:
+    """Each environment the Kafka tests run, in turn."""
+    return request.param
