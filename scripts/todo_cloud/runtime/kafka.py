@@ -452,6 +452,14 @@ class KafkaCluster:
         futures = self.admin().describe_topics(TopicCollection(list(names)), request_timeout=20)
         return {name: fut.result(timeout=30) for name, fut in futures.items()}
 
+    def in_sync_replicas(self, topic: str) -> dict[int, set[int]]:
+        """Partition -> in-sync replica ids of `topic`, from the Metadata API (any live broker answers it, even
+        while the controller quorum is lost)."""
+        metadata = self.admin().list_topics(topic, timeout=10).topics[topic]
+        if metadata.error is not None:
+            raise KafkaException(metadata.error)
+        return {pid: set(p.isrs) for pid, p in metadata.partitions.items()}
+
     def wait_for_leaders(self, names: Sequence[str], timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while True:
@@ -549,11 +557,12 @@ def _unused_warning(log: Path, key: str) -> str:
 
 
 def produce(config: Mapping[str, Any], topic: str, value: bytes, *, key: bytes | None = None,
-            partition: int | None = None, timeout: float = 20) -> KafkaError | None:
-    """Produce one record with acks=all; None when every in-sync replica has it, else Kafka's error."""
+            partition: int | None = None, timeout: float = 20, retries: int = 1_000_000) -> KafkaError | None:
+    """Produce one record with acks=all; None when every in-sync replica has it, else Kafka's error (with
+    `retries=0`, the broker's first answer rather than a time-out after retrying it)."""
     results: list[KafkaError | None] = []
     producer = Producer({**config, "acks": "all", "message.timeout.ms": int(timeout * 1000),
-                         "enable.idempotence": False, "retries": 1000000, "retry.backoff.ms": 200})
+                         "enable.idempotence": False, "retries": retries, "retry.backoff.ms": 200})
     kwargs: dict[str, Any] = {"key": key, "on_delivery": lambda err, _msg: results.append(err)}
     if partition is not None:
         kwargs["partition"] = partition
