@@ -6,11 +6,13 @@ Fixtures for every runtime harness to reuse:
   a prerequisite the run builds: `make deps`; where they cannot be had the tests fail, they never skip);
 - `platform_values(env)`: the values the platform chart gets in `env` (chart defaults, umbrella, environment
   file), the owner of every expectation;
-- `kafka_cluster(env, nodes=None)`: a running Kafka cluster of `env`'s rendered objects
+- `kafka_cluster(env, nodes=None, own=None)`: a running Kafka cluster of `env`'s rendered objects
   (todo_cloud.runtime.kafka.KafkaCluster: `secrets`, `address_map`, `client_config`, `admin`, ...), `nodes`
   defaulting to what the KafkaNodePools declare. One cluster per (env, nodes) and session, shared by every
-  test that asks for it; all the clusters the collected tests ask for start in parallel on first use. Tests
-  that use it run on one pytest-xdist worker (group `kafka`), so each cluster starts once per run.
+  test that asks for it; a test that breaks its cluster (stops nodes) names a cluster of its `own` and
+  declares it with the marker `kafka_run(env, nodes=None, own=None)`. All the clusters the collected tests
+  ask for (through the `kafka_env` parameter or the marker) start in parallel on first use. Tests that use
+  them run on one pytest-xdist worker (group `kafka`), so each cluster starts once per run.
 
 Every cluster runs under the session's temporary folder (`kafka-<env>-<nodes>`), which pytest keeps after the
 run: start-up errors name the log to read.
@@ -69,6 +71,7 @@ class _Run:
 
     env: str
     nodes: int | None
+    own: str | None
     workdir: Path
     ready: threading.Event = field(default_factory=threading.Event)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -77,7 +80,8 @@ class _Run:
     thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.thread = threading.Thread(target=self._hold, name=f"kafka-{self.env}-{self.nodes}", daemon=True)
+        self.thread = threading.Thread(target=self._hold, name=f"kafka-{self.env}-{self.nodes}-{self.own}",
+                                       daemon=True)
         self.thread.start()
 
     def _hold(self) -> None:
@@ -108,36 +112,49 @@ class _Run:
             self.thread.join(timeout=60)
 
 
-def _wanted(config: pytest.Config) -> set[tuple[str, int | None]]:
+RunKey = tuple[str, int | None, str | None]
+
+
+def _wanted(config: pytest.Config) -> set[RunKey]:
     return getattr(config, "_kafka_runs_wanted", set())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kafka_run(env, nodes=None, own=None): the Kafka cluster a test asks "
+                                       "kafka_cluster for, started with the others in parallel")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests of a Kafka cluster go to one xdist worker; note which (env, nodes) clusters they ask for."""
-    wanted: set[tuple[str, int | None]] = set()
+    wanted: set[RunKey] = set()
     for item in items:
         if "kafka_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("kafka"))
             params = getattr(getattr(item, "callspec", None), "params", {})
             if params.get("kafka_env"):
-                wanted.add((params["kafka_env"], None))
+                wanted.add((params["kafka_env"], None, None))
+            for mark in item.iter_markers("kafka_run"):
+                wanted.add((mark.args[0], mark.kwargs.get("nodes"), mark.kwargs.get("own")))
     config._kafka_runs_wanted = wanted  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
 def kafka_cluster(request: pytest.FixtureRequest,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., KafkaCluster]]:
-    """`kafka_cluster(env, nodes=None)`: the session's running cluster of `env` (see the module docstring)."""
-    runs: dict[tuple[str, int | None], _Run] = {}
+    """`kafka_cluster(env, nodes=None, own=None)`: the session's running cluster of `env` (module docstring)."""
+    runs: dict[RunKey, _Run] = {}
 
-    def get(env: str, nodes: int | None = None) -> KafkaCluster:
-        for key in {*_wanted(request.config), (env, nodes)}:
+    def get(env: str, nodes: int | None = None, own: str | None = None) -> KafkaCluster:
+        for key in sorted({*_wanted(request.config), (env, nodes, own)}, key=str):
             if key not in runs:
-                runs[key] = _Run(key[0], key[1], tmp_path_factory.mktemp(f"kafka-{key[0]}-{key[1] or 'all'}"))
+                name = "-".join(str(k) for k in ("kafka", key[0], key[1] or "all", key[2]) if k)
+                runs[key] = _Run(*key, tmp_path_factory.mktemp(name))
                 runs[key].start()
-        return runs[(env, nodes)].get()
+        return runs[(env, nodes, own)].get()
 
     yield get
+    for run in runs.values():
+        run.stop.set()
     for run in runs.values():
         run.close()
 

@@ -529,8 +529,9 @@ class KafkaCluster:
                 "allow" if b.permission_type == AclPermissionType.ALLOW else "deny") for b in bindings))
         return user.allows(need.operation, need.resource_type, need.name)
 
-    def close(self, grace: float = 3) -> None:
-        """Stop every node at once (SIGTERM to all, so that no node waits on a quorum already gone), then the rest."""
+    def close(self, grace: float = 1) -> None:
+        """Stop every node at once (SIGTERM to all, so that no node waits on a quorum already gone; the data is
+        thrown away, so a node still shutting down after `grace` is killed), then the rest."""
         self._admin = None
         running = [self.sup.children[self.node_name(n.id)] for n in self.plan.nodes if self.running(n.id)]
         for proc in running:
@@ -539,6 +540,7 @@ class KafkaCluster:
         for proc in running:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            signal_group(proc.pid, signal.SIGKILL)
         self.sup.close()
 
 
@@ -635,7 +637,8 @@ def _prepare(plan: KafkaPlan, workdir: Path, sup: Supervisor, classpath: list[Pa
 
 
 def _format(cluster: KafkaCluster, timeout: float) -> None:
-    """`kafka-storage format` of every node's storage, in parallel, with one cluster id."""
+    """`kafka-storage format` of every node's storage, in parallel, with one cluster id (given as
+    `--cluster-id=<id>`: a random id may begin with `-`)."""
     cluster_id = kafka_cluster_id()
     names = []
     for n in cluster.plan.nodes:
@@ -643,7 +646,7 @@ def _format(cluster: KafkaCluster, timeout: float) -> None:
         cluster.sup.start(name, [cluster.java, "-Xmx128m", *JVM_FLAGS,
                                  f"-Dlog4j2.configurationFile={cluster.files['log4j']}", "-cp",
                                  ":".join(map(str, cluster.classpath)), "kafka.tools.StorageTool", "format",
-                                 "-t", cluster_id, "-c", cluster.files[f"props-{n.id}"]])
+                                 f"--cluster-id={cluster_id}", "--config", cluster.files[f"props-{n.id}"]])
         names.append(name)
     for name in names:
         proc = cluster.sup.children[name]
