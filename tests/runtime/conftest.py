@@ -1,4 +1,23 @@
-"""Fixtures of the runtime suite: real processes on 127.0.0.1 configured from one environment's rendered objects.
+"""Shared fixtures of the runtime suite: real processes on 127.0.0.1, configured from rendered objects.
+
+Fixtures for every runtime harness to reuse:
+
+- `rendered_objects(env)`: the environment's whole release, rendered once per session (the upstream charts are
+  a prerequisite the run builds: `make deps`; where they cannot be had the tests fail, they never skip);
+- `platform_values(env)`: the values the platform chart gets in `env` (chart defaults, umbrella, environment
+  file), the owner of every expectation;
+- `kafka_cluster(env, nodes=None, own=None)`: a running Kafka cluster of `env`'s rendered objects
+  (todo_cloud.runtime.kafka.KafkaCluster: `secrets`, `address_map`, `client_config`, `admin`, ...), `nodes`
+  defaulting to what the KafkaNodePools declare. One cluster per (env, nodes) and session, shared by every
+  test that asks for it; a test that breaks its cluster (stops nodes) names a cluster of its `own` and
+  declares it with the marker `kafka_run(env, nodes=None, own=None)`. All the clusters the collected tests
+  ask for (through the `kafka_env` parameter or the marker) start in parallel on first use. Tests that use
+  them run on one pytest-xdist worker (group `kafka`), so each cluster starts once per run.
+
+Every cluster runs under the session's temporary folder (`kafka-<env>-<nodes>`), which pytest keeps after the
+run: start-up errors name the log to read.
+
+- `dapr_run`: the frontend's and the backend's daprd, Jaeger and Prometheus, from one environment's rendered objects.
 
 The Go-built binaries (daprd, Prometheus, Jaeger) are built from the Go module proxy when absent and cached
 (todo_cloud.gobuild); a build that cannot be done fails the test that needs it with the reason, it never
@@ -9,19 +28,154 @@ The tests of one run share it, so they carry `xdist_group` marks and run in one 
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 from dapr_support import RUNTIME_ENV, SIDECAR_METRICS_PORT, DaprRun, built, run_secrets, servered_components
 from standin import serve
 
 from todo_cloud import deps, envs
+from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor
-from todo_cloud.render import Manifest, render_environment
-from todo_cloud.runtime import jaeger, prometheus
+from todo_cloud.render import Manifest, deep_merge, render_environment, subchart_values
+from todo_cloud.runtime import jaeger, kafka_plan, prometheus
 from todo_cloud.runtime.daprd import Daprd, Daprds
+from todo_cloud.runtime.kafka import KafkaCluster, start_cluster
+
+# Environments the Kafka tests run: production (3 brokers, authorization, both listeners) and local (1 broker).
+KAFKA_ENVIRONMENTS = ("production", "local")
+# Bound of a cluster's start (jar check, format, nodes, users, ACLs, topics).
+KAFKA_START_TIMEOUT = 180
+
+
+def rendered(env: str) -> list[Manifest]:
+    """The environment's rendered release (cached by todo_cloud.render across workers and sessions)."""
+    status = deps.ensure()
+    if not status.ready:
+        pytest.fail(f"the runtime suite needs the umbrella's upstream charts (make deps): {status.reason}")
+    return render_environment(env)
+
+
+def values_of_platform(env: str) -> dict:
+    """Values of charts/platform in `env`: its defaults, then what the umbrella and the environment give it."""
+    defaults = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())
+    return deep_merge(defaults, subchart_values("platform", env))
+
+
+@pytest.fixture(scope="session")
+def rendered_objects() -> Callable[[str], list[Manifest]]:
+    return rendered
+
+
+@pytest.fixture(scope="session")
+def platform_values() -> Callable[[str], dict]:
+    return values_of_platform
+
+
+@dataclass
+class _Run:
+    """One cluster, started and held by its own thread (a supervised process dies with the thread that
+    started it), until the session ends."""
+
+    env: str
+    nodes: int | None
+    own: str | None
+    workdir: Path
+    ready: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
+    cluster: KafkaCluster | None = None
+    error: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._hold, name=f"kafka-{self.env}-{self.nodes}-{self.own}",
+                                       daemon=True)
+        self.thread.start()
+
+    def _hold(self) -> None:
+        try:
+            docs = rendered(self.env)
+            the_plan = kafka_plan.plan(docs, namespace=envs.get(self.env).namespace, max_nodes=self.nodes)
+            with start_cluster(the_plan, self.workdir, timeout=KAFKA_START_TIMEOUT) as cluster:
+                self.cluster = cluster
+                self.ready.set()
+                self.stop.wait()
+        except BaseException as exc:  # handed to every test that asks for this cluster
+            self.error = exc
+        finally:
+            self.ready.set()
+
+    def get(self) -> KafkaCluster:
+        if not self.ready.wait(KAFKA_START_TIMEOUT + 120):
+            pytest.fail(f"Kafka cluster of {self.env} did not start within {KAFKA_START_TIMEOUT + 120} s "
+                        f"(logs: {self.workdir})")
+        if self.error is not None:
+            raise self.error
+        assert self.cluster is not None
+        return self.cluster
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=60)
+
+
+RunKey = tuple[str, int | None, str | None]
+
+
+def _wanted(config: pytest.Config) -> set[RunKey]:
+    return getattr(config, "_kafka_runs_wanted", set())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kafka_run(env, nodes=None, own=None): the Kafka cluster a test asks "
+                                       "kafka_cluster for, started with the others in parallel")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of a Kafka cluster go to one xdist worker; note which (env, nodes) clusters they ask for."""
+    wanted: set[RunKey] = set()
+    for item in items:
+        if "kafka_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("kafka"))
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            if params.get("kafka_env"):
+                wanted.add((params["kafka_env"], None, None))
+            for mark in item.iter_markers("kafka_run"):
+                wanted.add((mark.args[0], mark.kwargs.get("nodes"), mark.kwargs.get("own")))
+    config._kafka_runs_wanted = wanted  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., KafkaCluster]]:
+    """`kafka_cluster(env, nodes=None, own=None)`: the session's running cluster of `env` (module docstring)."""
+    runs: dict[RunKey, _Run] = {}
+
+    def get(env: str, nodes: int | None = None, own: str | None = None) -> KafkaCluster:
+        for key in sorted({*_wanted(request.config), (env, nodes, own)}, key=str):
+            if key not in runs:
+                name = "-".join(str(k) for k in ("kafka", key[0], key[1] or "all", key[2]) if k)
+                runs[key] = _Run(*key, tmp_path_factory.mktemp(name))
+                runs[key].start()
+        return runs[(env, nodes, own)].get()
+
+    yield get
+    for run in runs.values():
+        run.stop.set()
+    for run in runs.values():
+        run.close()
+
+
+@pytest.fixture(params=KAFKA_ENVIRONMENTS)
+def kafka_env(request: pytest.FixtureRequest) -> str:
+    """Each environment the Kafka tests run, in turn."""
+    return request.param
 
 
 @pytest.fixture(scope="session")
@@ -32,10 +186,7 @@ def daprd_binary() -> Path:
 @pytest.fixture(scope="session")
 def runtime_release() -> list[Manifest]:
     """The rendered objects of the runtime suite's environment."""
-    status = deps.ensure()
-    if not status.ready:
-        pytest.skip(f"upstream charts unavailable: {status.reason}")
-    return render_environment(RUNTIME_ENV)
+    return rendered(RUNTIME_ENV)
 
 
 @pytest.fixture(scope="session")
@@ -46,27 +197,27 @@ def dapr_run(runtime_release: list[Manifest], daprd_binary: Path,
     are left out: this run has neither)."""
     jaeger_bin, prometheus_bin = built("jaeger"), built("prometheus")
     del jaeger_bin, prometheus_bin  # built up front, so that start-up timings measure start-up only
-    rendered = runtime_release
+    objects = runtime_release
     namespace = envs.get(RUNTIME_ENV).namespace
     timings: dict[str, float] = {}
     workdir = tmp_path_factory.mktemp("dapr-run")
     with Supervisor(workdir, grace=5) as sup, serve("frontend") as frontend, serve("backend") as backend:
         t0 = time.monotonic()
-        tracing = jaeger.start(sup, rendered)
+        tracing = jaeger.start(sup, objects)
         timings["jaeger start"] = time.monotonic() - t0
-        sidecars = Daprds(sup, rendered, secrets=run_secrets(rendered), tracing_endpoint=tracing.otlp_grpc,
+        sidecars = Daprds(sup, objects, secrets=run_secrets(objects), tracing_endpoint=tracing.otlp_grpc,
                           path=daprd_binary)
-        leave_out = servered_components(rendered)
+        leave_out = servered_components(objects)
         started: dict[str, Daprd] = {}
         for app in (backend, frontend):
             t0 = time.monotonic()
             started[app.app_id] = sidecars.start(app.app_id, app_port=app.port, leave_out=leave_out)
             timings[f"daprd {app.app_id} start"] = time.monotonic() - t0
-        job, path = prometheus.job_of(rendered, SIDECAR_METRICS_PORT)
+        job, path = prometheus.job_of(objects, SIDECAR_METRICS_PORT)
         jobs = [prometheus.ScrapeJob(job, tuple(d.metrics_target for d in started.values()),
                                      {"namespace": namespace}, path)]
         t0 = time.monotonic()
-        prom = prometheus.start(sup, rendered, jobs)
+        prom = prometheus.start(sup, objects, jobs)
         timings["prometheus start"] = time.monotonic() - t0
-        yield DaprRun(sup, rendered, tracing, prom, started, {"frontend": frontend, "backend": backend},
+        yield DaprRun(sup, objects, tracing, prom, started, {"frontend": frontend, "backend": backend},
                       namespace, job, timings)

@@ -1,0 +1,59 @@
+"""Broken Kafka configuration reaches a clear error naming the object (kind/name) and the key, and nothing of it
+is applied. The broken input goes through the chart (values overrides of one environment, rendered), so the
+error is what a user who writes such values would see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from todo_cloud.render import render_subchart
+from todo_cloud.runtime import kafka_plan
+from todo_cloud.runtime.kafka import KafkaCluster, KafkaRejected, start_cluster
+
+ENV = "local"
+
+
+@pytest.mark.parametrize(("config", "named"), [
+    ({"no.such.setting": "1"}, ["spec.config.no.such.setting", "Unknown topic config name: no.such.setting"]),
+    ({"retention.bytes": "lots"},
+     ["spec.config.retention.bytes", "Invalid value lots for configuration retention.bytes"]),
+    ({"cleanup.policy": "shred", "max.message.bytes": 1048588},
+     ["spec.config.cleanup.policy", "Invalid value shred for configuration cleanup.policy"]),
+], ids=["unknown-key", "bad-value", "one-bad-among-good"])
+def test_a_topic_setting_kafka_rejects_is_named_with_its_object_and_key_and_nothing_is_created(
+        kafka_cluster: Callable[..., KafkaCluster], config: dict, named: list[str]) -> None:
+    cluster = kafka_cluster(ENV)
+    docs = render_subchart("platform", ENV, {"kafka": {"topics": {"reminders": {
+        "partitions": 3, "retention": "7d", "config": config}}}})
+    # The new topic only: the others exist already on the shared cluster, as on a cluster the operator reconciles.
+    topics = [t for t in kafka_plan.plan(docs).topics if t.name == "reminders"]
+    with pytest.raises(KafkaRejected) as rejected:
+        cluster.apply_topics(topics)
+    message = str(rejected.value)
+    assert message.startswith("Kafka refused KafkaTopic/reminders ")
+    for text in named:
+        assert text in message
+    assert "max.message.bytes" not in message, "a setting Kafka accepts is not named"
+    assert "reminders" not in cluster.admin().list_topics(timeout=10).topics, "nothing was created"
+
+
+@pytest.mark.parametrize(("config", "named"), [
+    ({"log.retention.hours": "forever"}, "Kafka/todo-chatbot-kafka spec.kafka.config.log.retention.hours"),
+    ({"no.such.broker.setting": 1}, "Kafka/todo-chatbot-kafka spec.kafka.config.no.such.broker.setting"),
+], ids=["bad-value", "unknown-key"])
+def test_a_broker_setting_kafka_rejects_fails_the_start_naming_the_kafka_resource_and_key(
+        tmp_path: Path, config: dict, named: str) -> None:
+    docs = render_subchart("platform", ENV, {"kafka": {"config": config}})
+    with pytest.raises(KafkaRejected) as rejected, start_cluster(kafka_plan.plan(docs), tmp_path, timeout=90):
+        pass
+    assert named in str(rejected.value)
+
+
+def test_a_setting_strimzi_manages_is_refused_before_anything_starts() -> None:
+    docs = render_subchart("platform", ENV, {"kafka": {"config": {"listeners": "PLAINTEXT://:9092"}}})
+    with pytest.raises(kafka_plan.PlanError, match=r"Kafka/todo-chatbot-kafka spec\.kafka\.config\.listeners: "
+                                                   r"Strimzi manages this option"):
+        kafka_plan.plan(docs)
