@@ -25,7 +25,7 @@ import yaml
 from filelock import FileLock
 
 from todo_cloud import tools, versions
-from todo_cloud.paths import CACHE, REPO, UMBRELLA, chart_mirror
+from todo_cloud.paths import CACHE, UMBRELLA, chart_mirror
 from todo_cloud.run import CommandError, run
 from todo_cloud.tools import sha256_file
 
@@ -44,11 +44,6 @@ class DepsStatus:
     ready: bool
     source: str
     reason: str = ""
-
-
-def local_charts() -> list[dict]:
-    """The umbrella's local dependencies (versions.toml [[local]]), with their chart folders."""
-    return [dict(entry, path=REPO / "charts" / entry["chart"]) for entry in versions.load().get("local", [])]
 
 
 def _link(link: Path, target: Path) -> None:
@@ -89,9 +84,9 @@ def link_file_dependencies(chart: Path) -> None:
 
 
 def _link_local_charts() -> None:
-    for entry in local_charts():
-        link_file_dependencies(entry["path"])
-        _link(CHARTS_DIR / entry["chart"], Path("..") / ".." / entry["chart"])
+    for local in versions.local_charts():
+        link_file_dependencies(local.path)
+        _link(CHARTS_DIR / local.chart, Path("..") / ".." / local.chart)
 
 
 def _mirror_index(mirror: Path) -> dict | None:

@@ -33,8 +33,8 @@ import yaml
 
 from todo_cloud import envs, kind_secrets, tools, versions
 from todo_cloud.deploy.secrets import RequiredSecret, our_charts, required_secrets, strings_in
+from todo_cloud.manifests import Manifest, image_references
 from todo_cloud.paths import CONFIG, UMBRELLA
-from todo_cloud.render import Manifest
 from todo_cloud.run import CommandError, run
 
 ENV = "local"
@@ -125,22 +125,9 @@ def local_registry() -> str:
     return str(yaml.safe_load(envs.get(ENV).values_file.read_text())["app"]["image"]["registry"])
 
 
-def _images_in(node: Any) -> set[str]:
-    if isinstance(node, list):
-        return {i for item in node for i in _images_in(item)}
-    if not isinstance(node, dict):
-        return set()
-    found = set()
-    for key, value in node.items():
-        if key in ("containers", "initContainers", "ephemeralContainers") and isinstance(value, list):
-            found |= {str(c["image"]) for c in value if isinstance(c, dict) and c.get("image")}
-        found |= _images_in(value)
-    return found
-
-
 def local_images(manifests: list[Manifest], registry: str) -> list[str]:
     """The images of the release from `registry` (the locally built app images), sorted."""
-    return sorted(i for i in _images_in(manifests) if i.startswith(f"{registry}/"))
+    return sorted({i for doc in manifests for i in image_references(doc) if i.startswith(f"{registry}/")})
 
 
 def missing_images_message(missing: list[str]) -> str:

@@ -13,9 +13,8 @@ The app's own images are not pinned here: they are deploy inputs (`todo-cloud de
 from __future__ import annotations
 
 import copy
-import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,16 +22,23 @@ from typing import Any
 import yaml
 
 from todo_cloud import envs, oci, yaml_edit
-from todo_cloud.deploy.secrets import chart_of
-from todo_cloud.gates import containers
-from todo_cloud.gates.report import image_references, split_image
+from todo_cloud.manifests import (
+    DIGESTED,
+    Manifest,
+    all_image_settings,
+    chart_of,
+    image_references,
+    image_settings,
+    kafka_images,
+    object_id,
+    split_image,
+)
 from todo_cloud.paths import CONFIG, UMBRELLA
-from todo_cloud.render import Manifest, lookup, render_chart
+from todo_cloud.render import lookup, render_chart
 
 PINS = CONFIG / "image-pins.yaml"
 # Charts whose images are deploy inputs rather than pins (charts/app: `todo-cloud deploy --image`).
 INPUT_CHARTS = frozenset({"app"})
-DIGESTED = re.compile(r"@sha256:[0-9a-f]{64}$")
 Resolver = Callable[[str, str], str]
 
 
@@ -71,51 +77,32 @@ def load(path: Path = PINS) -> PinConfig:
 # --- what runs --------------------------------------------------------------------------------------------
 
 
-def _env_images(docs: Iterable[Manifest]) -> dict[str, str]:
-    """`NAME -> value` of every `*_IMAGE(S)` env var of the rendered containers (operators' image settings)."""
-    return {str(v["name"]): v["value"] for doc in docs for c in containers(doc) for v in c.get("env") or []
-            if str(v.get("name", "")).endswith(("_IMAGE", "_IMAGES")) and isinstance(v.get("value"), str)}
-
-
-def _kafka_images(kafka: Manifest, settings: Mapping[str, str]) -> list[str]:
-    """The images Strimzi runs for a Kafka resource: its own `image` fields, else the operator's defaults."""
-    spec = kafka.get("spec") or {}
-    by_version = dict(e.split("=", 1) for e in settings.get("STRIMZI_KAFKA_IMAGES", "").split() if "=" in e)
-    version = str((spec.get("kafka") or {}).get("version", ""))
-    found = [(spec.get("kafka") or {}).get("image") or by_version.get(version)]
-    for part, default in (("cruiseControl", "STRIMZI_DEFAULT_CRUISE_CONTROL_IMAGE"),
-                          ("kafkaExporter", "STRIMZI_DEFAULT_KAFKA_EXPORTER_IMAGE")):
-        if part in spec:
-            found.append((spec[part] or {}).get("image") or settings.get(default))
-    return [i for i in found if i]
-
-
-def running_images(docs: list[Manifest], config: PinConfig) -> dict[str, list[str]]:
-    """image -> the objects that run it (`Kind/name`, or `Kind/name (env VAR)` for an operator's setting)."""
+def running_images(docs: list[Manifest], config: PinConfig, namespace: str = "-") -> dict[str, list[str]]:
+    """image -> the objects that run it (object ids, `... (env VAR)` for an operator's image setting named in
+    config/image-pins.yaml `operatorImages`); `namespace`: the release's, for objects that set none."""
     found: dict[str, set[str]] = {}
 
     def add(image: str, owner: str) -> None:
         found.setdefault(image, set()).add(owner)
 
-    settings = _env_images(docs)
+    settings = all_image_settings(docs)
     for doc in docs:
-        owner = f"{doc['kind']}/{doc['metadata']['name']}"
+        owner = object_id(doc, namespace)
         for image in image_references(doc):
             add(image, owner)
-        for c in containers(doc):
-            for var in c.get("env") or []:
-                if var.get("name") in config.operator_images and isinstance(var.get("value"), str):
-                    add(var["value"], f"{owner} (env {var['name']})")
+        for name, value in image_settings(doc):
+            if name in config.operator_images:
+                add(value, f"{owner} (env {name})")
         if doc.get("kind") == "Kafka" and str(doc.get("apiVersion", "")).startswith("kafka.strimzi.io/"):
-            for image in _kafka_images(doc, settings):
+            for image in kafka_images(doc, settings):
                 add(image, owner)
     return {image: sorted(owners) for image, owners in sorted(found.items())}
 
 
-def upstream_by_tag(docs: list[Manifest], config: PinConfig) -> dict[str, list[str]]:
+def upstream_by_tag(docs: list[Manifest], config: PinConfig, namespace: str = "-") -> dict[str, list[str]]:
     """Running images not pinned by digest, leaving out the app's own (deploy inputs)."""
-    inputs = {f"{d['kind']}/{d['metadata']['name']}" for d in docs if chart_of(d) in INPUT_CHARTS}
-    return {image: owners for image, owners in running_images(docs, config).items()
+    inputs = {object_id(d, namespace) for d in docs if chart_of(d) in INPUT_CHARTS}
+    return {image: owners for image, owners in running_images(docs, config, namespace).items()
             if not DIGESTED.search(image) and not all(o.split(" ")[0] in inputs for o in owners)}
 
 
@@ -192,7 +179,7 @@ def plan(env_name: str, resolver: Resolver, config: PinConfig | None = None,
     values_file = values_file or env.values_file
     values = yaml.safe_load(values_file.read_text()) or {}
     base = without_pins(values, config)
-    wanted = upstream_by_tag(_render(env, base), config)
+    wanted = upstream_by_tag(_render(env, base), config, env.namespace)
     problems, pins, resolved = [], {}, {}
     for image, owners in wanted.items():
         parts = split_image(image)
@@ -215,8 +202,9 @@ def plan(env_name: str, resolver: Resolver, config: PinConfig | None = None,
         pinned = copy.deepcopy(base)
         for key, value in pins.items():
             _set(pinned, key, value)
+        still = upstream_by_tag(_render(env, pinned), config, env.namespace)
         problems += [f"{image} (run by {', '.join(owners)}) still runs by tag with the pins set: check its keys "
-                     f"in {PINS.name}" for image, owners in upstream_by_tag(_render(env, pinned), config).items()]
+                     f"in {PINS.name}" for image, owners in still.items()]
     if problems:
         raise PinError(f"{env.name}: cannot pin the upstream images:\n  " + "\n  ".join(problems))
     return PinPlan(env.name, pins, current_pins(values, config), resolved)

@@ -20,6 +20,7 @@ import yaml
 from filelock import FileLock
 
 from todo_cloud import deps, envs, tools, versions
+from todo_cloud.manifests import Manifest
 from todo_cloud.paths import CACHE, CHARTS, UMBRELLA
 from todo_cloud.run import CommandError, run
 
@@ -37,9 +38,6 @@ CLUSTER_API_VERSIONS = (
     "policy/v1/PodDisruptionBudget",
     "autoscaling/v2",
 )
-
-Manifest = dict[str, Any]
-
 
 class RenderError(CommandError):
     """`helm template` failed; the message carries Helm's stderr (which names the failing value)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-from todo_cloud.paths import VERSIONS_FILE
+from todo_cloud.paths import CHARTS, VERSIONS_FILE
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,23 @@ class UpstreamChart:
     @property
     def archive(self) -> str:
         return f"{self.name}-{self.version}.tgz"
+
+
+@dataclass(frozen=True)
+class LocalChart:
+    """One of our own charts in the umbrella (charts/<chart>), under `key` in the umbrella's values."""
+
+    chart: str
+    alias: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The umbrella's values key of the chart: its alias, else its name."""
+        return self.alias or self.chart
+
+    @property
+    def path(self) -> Path:
+        return CHARTS / self.chart
 
 
 @cache
@@ -46,3 +64,8 @@ def kubernetes_version() -> str:
 
 def upstream_charts() -> list[UpstreamChart]:
     return [UpstreamChart(name, c["version"], c["repository"]) for name, c in load()["charts"].items()]
+
+
+def local_charts() -> list[LocalChart]:
+    """Our own charts in the umbrella, in versions.toml [[local]] order: the one list of them."""
+    return [LocalChart(entry["chart"], entry.get("alias")) for entry in load().get("local", [])]

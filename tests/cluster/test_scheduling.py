@@ -10,7 +10,7 @@ import pytest
 from cluster_support import Deployment
 
 from todo_cloud import sim
-from todo_cloud.gates.report import quantity
+from todo_cloud.manifests import quantity
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,8 @@ def test_upstream_references_count_when_our_values_name_the_secret():
     hooked = obj("Deployment", "operator", "kube-prometheus-stack-88.5.3", **pod("x", env_secret="admission"))
     configured = strings_in({"loki": {"env": [{"secretKeyRef": {"name": "todo-chatbot-loki-spaces"}}]}})
     needed = required_secrets([loki, hooked], NS, {"app"}, configured)
-    assert [(r.ref.name, r.referenced_by) for r in needed] == [("todo-chatbot-loki-spaces", ["StatefulSet/loki"])]
+    assert [(r.ref.name, r.referenced_by) for r in needed] == [
+        ("todo-chatbot-loki-spaces", ["StatefulSet/todo-chatbot/loki"])]
 
 
 def test_each_required_secret_lists_every_object_that_references_it():
@@ -84,7 +85,7 @@ def test_each_required_secret_lists_every_object_that_references_it():
     b = obj("StatefulSet", "b", "app-0.1.0", **pod("x", pull_secret="pull"))
     (needed,) = required_secrets([a, b], NS, {"app"})
     assert str(needed.ref) == "todo-chatbot/pull"
-    assert needed.referenced_by == ["Deployment/a", "StatefulSet/b"]
+    assert needed.referenced_by == [f"Deployment/{NS}/a", f"StatefulSet/{NS}/b"]
 
 
 def test_our_charts_are_the_local_charts_of_versions_toml():

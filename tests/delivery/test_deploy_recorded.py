@@ -203,7 +203,7 @@ def test_recorded_missing_secret_is_refused_naming_it_and_its_user(run_deploy):
     outcome, runner, report = run_deploy("staging", canned)
     assert outcome is Outcome.REFUSED and not runner.mutations()
     (problem,) = [line for line in report if "missing Secret" in line]
-    assert "todo-chatbot/todo-chatbot-db" in problem and "Deployment/todo-chatbot-backend" in problem
+    assert "todo-chatbot/todo-chatbot-db" in problem and "Deployment/todo-chatbot/todo-chatbot-backend" in problem
 
 
 def test_recorded_production_refuses_images_by_tag_naming_the_image(run_deploy):
@@ -211,7 +211,7 @@ def test_recorded_production_refuses_images_by_tag_naming_the_image(run_deploy):
     outcome, runner, report = run_deploy("production", answers("production"), small_release(tagged))
     assert outcome is Outcome.REFUSED and not runner.mutations()
     text = "\n".join(report)
-    assert tagged in text and "Deployment/todo-chatbot-backend" in text
+    assert tagged in text and "Deployment/todo-chatbot/todo-chatbot-backend" in text
     # upstream charts' images are pinned by their chart version and not judged here
     assert "daprio/injector" not in text
 

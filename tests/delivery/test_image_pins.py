@@ -194,8 +194,8 @@ def test_a_running_image_without_a_pin_entry_is_named(upstream_charts) -> None:
     del config.images[MISSING]
     with pytest.raises(pins.PinError) as failure:
         pins.plan("production", synthetic_digest, config=config)
-    assert f"{MISSING}:3.7.6 (run by StatefulSet/todo-chatbot-loki) has no entry in config/image-pins.yaml" \
-        in str(failure.value)
+    assert (f"{MISSING}:3.7.6 (run by StatefulSet/todo-chatbot/todo-chatbot-loki) has no entry in "
+            "config/image-pins.yaml") in str(failure.value)
 
 
 def test_an_unreachable_registry_names_the_image_and_the_url() -> None:

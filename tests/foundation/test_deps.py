@@ -31,7 +31,7 @@ def sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setattr(deps, "CHARTS_DIR", charts_dir)
     monkeypatch.setattr(deps, "STATUS_FILE", tmp_path / "status.json")
     monkeypatch.setattr(deps, "CACHE", tmp_path / "cache")
-    monkeypatch.setattr(deps, "local_charts", lambda: [])
+    monkeypatch.setattr(versions, "local_charts", lambda: [])
     fake = versions.UpstreamChart("demo", "1.2.3", "https://charts.invalid/")
     monkeypatch.setattr(versions, "upstream_charts", lambda: [fake])
     monkeypatch.setenv("TODO_CLOUD_CHART_MIRROR", str(tmp_path / "mirror"))

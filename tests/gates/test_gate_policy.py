@@ -10,7 +10,8 @@ import pytest
 from synthetic_manifests import dapr_component, deployment, kafka_topic
 
 from todo_cloud import envs
-from todo_cloud.gates import Finding, checkov, object_key, own_object_keys
+from todo_cloud.gates import Finding, checkov, own_object_keys
+from todo_cloud.manifests import object_key
 from todo_cloud.render import render_environment
 from todo_cloud.tools import ToolError
 

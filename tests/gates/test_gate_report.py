@@ -9,8 +9,8 @@ import pytest
 from synthetic_manifests import DIGEST, deployment
 
 from todo_cloud.cli import main
-from todo_cloud.gates import containers, report
-from todo_cloud.gates.report import quantity, split_image
+from todo_cloud.gates import report
+from todo_cloud.manifests import containers, quantity, split_image
 from todo_cloud.render import render_environment
 
 GI = 2**30
@@ -44,7 +44,8 @@ def test_the_inventory_lists_every_image_once_with_its_users() -> None:
     docs = [deployment("a", image="x/web:1"), deployment("b", image="x/web:1"), deployment("c", image="x/api:2")]
     inventory = report.image_inventory(docs)
     assert [(i["repository"], i["tag"], i["used_by"]) for i in inventory] == [
-        ("x/api", "2", ["Deployment/c"]), ("x/web", "1", ["Deployment/a", "Deployment/b"])]
+        ("x/api", "2", ["Deployment/todo-chatbot/c"]),
+        ("x/web", "1", ["Deployment/todo-chatbot/a", "Deployment/todo-chatbot/b"])]
 
 
 def test_the_inventory_includes_images_that_operators_and_injectors_start() -> None:
@@ -59,7 +60,7 @@ def test_the_inventory_includes_images_that_operators_and_injectors_start() -> N
     assert set(inventory) == {"quay.io/strimzi/operator:1.2.0", "quay.io/strimzi/kafka:1.2.0-kafka-4.3.0",
                               "quay.io/strimzi/kafka:1.2.0-kafka-4.3.1", "ghcr.io/dapr/daprd:1.18.3"}
     assert inventory["ghcr.io/dapr/daprd:1.18.3"]["used_by"] == [
-        "Deployment/strimzi-cluster-operator (env SIDECAR_IMAGE)"]
+        "Deployment/todo-chatbot/strimzi-cluster-operator (env SIDECAR_IMAGE)"]
     assert inventory["ghcr.io/dapr/daprd:1.18.3"]["started_by_operator"] is True
     assert inventory["quay.io/strimzi/operator:1.2.0"]["started_by_operator"] is False
 
@@ -71,7 +72,7 @@ def test_the_inventory_includes_the_config_reloader_the_prometheus_operator_adds
         "--prometheus-config-reloader=quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1"]
     inventory = {i["image"]: i for i in report.image_inventory([operator])}
     assert inventory["quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1"]["used_by"] == [
-        "Deployment/prometheus-operator"]
+        "Deployment/todo-chatbot/prometheus-operator"]
 
 
 class TestCapacity:

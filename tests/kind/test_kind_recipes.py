@@ -40,7 +40,7 @@ def decoded(obj: dict[str, Any]) -> dict[str, str]:
 
 
 def required(name: str, *keys: str, whole: bool = False) -> RequiredSecret:
-    return RequiredSecret(SecretRef(NS, name), ["Deployment/x"], list(keys), whole)
+    return RequiredSecret(SecretRef(NS, name), [f"Deployment/{NS}/x"], list(keys), whole)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_an_unknown_secret_is_an_error_naming_it_and_nothing_is_created() -> Non
     store = FakeStore()
     wanted = [required("todo-chatbot-auth", "secret"), required("todo-chatbot-mystery", "k")]
     with pytest.raises(RecipeError, match=r"no recipe for Secret todo-chatbot/todo-chatbot-mystery "
-                                          r"\(referenced by Deployment/x\)"):
+                                          r"\(referenced by Deployment/todo-chatbot/x\)"):
         kind_secrets.ensure(wanted, Inputs(DB), store)
     assert store.created == [] and store.asked == []
 
@@ -131,8 +131,8 @@ def test_an_unknown_secret_is_an_error_naming_it_and_nothing_is_created() -> Non
 def test_an_unknown_key_is_an_error_naming_it_and_nothing_is_created() -> None:
     store = FakeStore()
     wanted = [required("todo-chatbot-database", "url", "replica-url"), required("todo-chatbot-auth", "secret")]
-    with pytest.raises(RecipeError, match=r"no recipe for key replica-url of Secret "
-                                          r"todo-chatbot/todo-chatbot-database \(referenced by Deployment/x\)"):
+    with pytest.raises(RecipeError, match=r"no recipe for key replica-url of Secret todo-chatbot/todo-chatbot-database "
+                                          r"\(referenced by Deployment/todo-chatbot/x\)"):
         kind_secrets.ensure(wanted, Inputs(DB), store)
     assert store.created == []
 

@@ -60,7 +60,7 @@ def test_keys_of_every_reference_of_one_secret_are_merged() -> None:
     b = deployment("b", {"containers": [{"name": "c", "envFrom": [{"secretRef": {"name": "db"}}]}],
                          "volumes": [{"name": "v", "secret": {"secretName": "db", "items": items}}]})
     (db,) = required_secrets([a, b], NS, OURS)
-    assert (db.keys, db.whole, db.referenced_by) == (["ca", "url"], True, ["Deployment/a", "Deployment/b"])
+    assert (db.keys, db.whole, db.referenced_by) == (["ca", "url"], True, [f"Deployment/{NS}/a", f"Deployment/{NS}/b"])
 
 
 def test_fixed_shapes_name_their_keys() -> None:
@@ -106,5 +106,5 @@ def test_the_local_release_reads_these_secrets_and_keys(local_required: dict[str
 
 
 def test_the_dapr_token_is_read_by_the_sidecars_and_the_apps(local_required: dict[str, RequiredSecret]) -> None:
-    assert {"Deployment/todo-chatbot-backend", "Deployment/todo-chatbot-frontend"} <= set(
+    assert {"Deployment/todo-chatbot/todo-chatbot-backend", "Deployment/todo-chatbot/todo-chatbot-frontend"} <= set(
         local_required["todo-chatbot-dapr-api-token"].referenced_by)

@@ -129,11 +129,12 @@ def test_the_images_make_up_loads_are_the_locally_built_app_images(upstream_char
 def test_a_secret_without_recipe_stops_make_up_before_anything_changes(
         fake_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kind_local, "release_requirements", lambda manifests: [
-        RequiredSecret(SecretRef("todo-chatbot", "todo-chatbot-new"), ["Deployment/todo-chatbot-backend"], ["k"])])
+        RequiredSecret(SecretRef("todo-chatbot", "todo-chatbot-new"), ["Deployment/todo-chatbot/todo-chatbot-backend"],
+                       ["k"])])
     monkeypatch.setattr("todo_cloud.render.render_environment", lambda env: [])
     monkeypatch.setattr("todo_cloud.deps.ensure", lambda: type("S", (), {"ready": True})())
     with pytest.raises(Unready, match=r"^no recipe for Secret todo-chatbot/todo-chatbot-new \(referenced by "
-                                      r"Deployment/todo-chatbot-backend\)"):
+                                      r"Deployment/todo-chatbot/todo-chatbot-backend\)"):
         kind_local.prepare(fake_path / "kind")
     assert calls(fake_path) == []
 

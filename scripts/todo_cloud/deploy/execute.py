@@ -21,7 +21,8 @@ from todo_cloud.deploy.runner import Runner
 from todo_cloud.deploy.secrets import RequiredSecret
 from todo_cloud.deploy.state import ObserveError, history_argv, last_good_revision, observe, parse_history
 from todo_cloud.envs import Environment
-from todo_cloud.render import Manifest, parse_documents
+from todo_cloud.manifests import Manifest, object_id
+from todo_cloud.render import parse_documents
 
 Report = Callable[[str], None]
 # Seconds a runner command may take beyond the Helm/kubectl timeout it was given.
@@ -89,11 +90,6 @@ def execute(plan: planning.Plan, runner: Runner, report: Report = print) -> Outc
     return Outcome.OK
 
 
-def _key(doc: Manifest, namespace: str) -> str:
-    meta = doc.get("metadata", {})
-    return f"{doc.get('kind')}/{meta.get('namespace') or namespace}/{meta.get('name')}"
-
-
 def _masked(doc: Manifest) -> Manifest:
     """A Secret with each value replaced by a short hash of it: a change shows, its content does not."""
     if doc.get("kind") != "Secret":
@@ -111,7 +107,7 @@ def manifest_diff(deployed: str, rendered: list[Manifest], namespace: str) -> li
     `~ ...` followed by a unified diff (changed). Hooks are left out, as `helm get manifest` does; Secret
     values are shown as short hashes only (the diff goes into CI logs)."""
     def index(docs: list[Manifest]) -> dict[str, str]:
-        return {_key(d, namespace): yaml.safe_dump(_masked(d), sort_keys=True) for d in docs
+        return {object_id(d, namespace): yaml.safe_dump(_masked(d), sort_keys=True) for d in docs
                 if "helm.sh/hook" not in (d.get("metadata", {}).get("annotations") or {})}
 
     old, new = index(parse_documents(deployed)), index(rendered)

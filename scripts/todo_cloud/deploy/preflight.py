@@ -6,19 +6,16 @@ what is wrong (the context, the Secret, the image, the release state).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from todo_cloud import envs
-from todo_cloud.deploy.secrets import RequiredSecret, chart_of
+from todo_cloud.deploy.secrets import RequiredSecret
 from todo_cloud.deploy.state import ClusterState
 from todo_cloud.envs import Environment
-from todo_cloud.render import Manifest
+from todo_cloud.manifests import DIGESTED, Manifest, chart_of, containers, object_id
 
 # Environments whose images of our own charts must be pinned by digest (image@sha256:<64 hex>).
 DIGEST_REQUIRED = frozenset({"production"})
-DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
 
 
 def check_context(env: Environment, state: ClusterState) -> list[str]:
@@ -81,31 +78,15 @@ def check_secrets(required: Iterable[RequiredSecret], state: ClusterState) -> li
             for r in required if (r.ref.namespace, r.ref.name) not in state.secrets]
 
 
-def _pod_spec(obj: Manifest) -> dict:
-    spec = obj.get("spec") or {}
-    if obj.get("kind") == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec") or {})
-    if obj.get("kind") in (*POD_TEMPLATE_KINDS, "CronJob"):
-        return ((spec.get("template") or {}).get("spec")) or {}
-    return spec if obj.get("kind") == "Pod" else {}
-
-
-def images(obj: Manifest) -> Iterator[tuple[str, str]]:
-    """(container name, image) of every container of an object's pod spec."""
-    pod = _pod_spec(obj)
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for c in pod.get(key) or []:
-            yield c.get("name", "?"), str(c.get("image", ""))
-
-
 def check_digests(env: Environment, manifests: Iterable[Manifest], charts: set[str]) -> list[str]:
     """In production every image of our own charts is pinned by digest, never by tag alone."""
     if env.name not in DIGEST_REQUIRED:
         return []
-    return [f"image of {o['kind']}/{o['metadata']['name']} container {name!r} is {image!r}: environment "
+    return [f"image of {object_id(o, env.namespace)} container {name!r} is {image!r}: environment "
             f"{env.name!r} deploys images by digest only (image@sha256:...)"
             for o in manifests if chart_of(o) in charts
-            for name, image in images(o) if not DIGEST.search(image)]
+            for name, image in ((c.get("name", "?"), str(c.get("image", ""))) for c in containers(o))
+            if not DIGESTED.search(image)]
 
 
 def check(

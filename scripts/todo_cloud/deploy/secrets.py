@@ -22,7 +22,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from todo_cloud.render import Manifest
+from todo_cloud import versions
+from todo_cloud.manifests import Manifest, chart_of, object_id
 
 # Secrets that Strimzi's cluster operator writes for a Kafka cluster named K: K + suffix.
 STRIMZI_KAFKA_SECRETS = (
@@ -52,7 +53,7 @@ DAPR_TOKEN_KEY = "token"
 
 @dataclass
 class RequiredSecret:
-    """A Secret the release needs, with the objects that reference it (`Kind/name`) and the keys they read
+    """A Secret the release needs, with the objects that reference it (object ids) and the keys they read
     (sorted). `whole` is true when some reference takes the whole Secret (`envFrom`, a volume without
     `items`, `existingSecret`): the keys it reads are not known from the manifests."""
 
@@ -60,10 +61,6 @@ class RequiredSecret:
     referenced_by: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     whole: bool = False
-
-
-def _object_id(obj: Manifest) -> str:
-    return f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
 
 
 def _item_keys(source: dict[str, Any]) -> list[str | None]:
@@ -127,17 +124,9 @@ def _namespace(obj: Manifest, default: str) -> str:
     return obj.get("metadata", {}).get("namespace") or default
 
 
-def chart_of(obj: Manifest) -> str | None:
-    """Name of the chart an object comes from, by its `helm.sh/chart: <name>-<version>` label."""
-    label = (obj.get("metadata", {}).get("labels") or {}).get("helm.sh/chart")
-    return str(label).rsplit("-", 1)[0] if label else None
-
-
 def our_charts() -> set[str]:
     """Names of our own charts in the umbrella (versions.toml [[local]])."""
-    from todo_cloud.deps import local_charts
-
-    return {entry["chart"] for entry in local_charts()}
+    return {local.chart for local in versions.local_charts()}
 
 
 def strings_in(values: Any) -> set[str]:
@@ -170,8 +159,8 @@ def required_secrets(
             if ref in created or not (ours or name in configured):
                 continue
             entry = needed.setdefault(ref, RequiredSecret(ref))
-            if _object_id(obj) not in entry.referenced_by:
-                entry.referenced_by.append(_object_id(obj))
+            if object_id(obj, ns) not in entry.referenced_by:
+                entry.referenced_by.append(object_id(obj, ns))
             if read is None:
                 entry.whole = True
             elif read not in entry.keys:

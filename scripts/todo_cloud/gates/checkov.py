@@ -30,7 +30,8 @@ from filelock import FileLock
 
 from todo_cloud import envs, versions
 from todo_cloud.bootstrap import CHECKOV_VENV
-from todo_cloud.gates import Finding, kubeschema, object_key
+from todo_cloud.gates import Finding, kubeschema
+from todo_cloud.manifests import object_key
 from todo_cloud.paths import CACHE, REPO, TERRAFORM
 from todo_cloud.render import Manifest, write_manifests
 from todo_cloud.run import CommandError, run

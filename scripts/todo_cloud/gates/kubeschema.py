@@ -27,7 +27,8 @@ import yaml
 from referencing import Registry, Resource
 
 from todo_cloud import versions
-from todo_cloud.gates import Finding, external_crds, object_id, secretstore
+from todo_cloud.gates import Finding, external_crds, secretstore
+from todo_cloud.manifests import object_id
 from todo_cloud.paths import CACHE, UMBRELLA
 from todo_cloud.render import Manifest
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from todo_cloud import yaml_edit
 from todo_cloud.gates.data import SCHEMAS, yamale_findings
-from todo_cloud.gates.report import pod_usage, quantity
+from todo_cloud.gates.report import pod_usage
+from todo_cloud.manifests import quantity
 
 # The label DOKS (and every cloud provider) sets to the node's size.
 SIZE_LABEL = "node.kubernetes.io/instance-type"

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from todo_cloud.gates import Finding, ObjectKey, object_id, object_key, pod_labels, pod_spec
-from todo_cloud.render import Manifest
+from todo_cloud.gates import Finding
+from todo_cloud.manifests import Manifest, ObjectKey, dapr_app_id, object_id, object_key, pod_labels, pod_spec
 
 GATE = "project"
 SCALABLE = ("Deployment", "StatefulSet", "ReplicaSet")
@@ -94,14 +94,7 @@ def pdb_and_hpa(docs: list[Manifest], namespace: str, own: set[ObjectKey]) -> li
 
 def dapr_app_ids(docs: list[Manifest]) -> set[str]:
     """App ids of the Dapr-enabled workloads (`dapr.io/enabled: "true"`, `dapr.io/app-id`)."""
-    ids = set()
-    for w in workloads(docs):
-        spec = w.get("spec") or {}
-        meta = (spec.get("template") or {}).get("metadata") if w.get("kind") != "Pod" else w.get("metadata")
-        ann = (meta or {}).get("annotations") or {}
-        if str(ann.get("dapr.io/enabled", "")).lower() == "true" and ann.get("dapr.io/app-id"):
-            ids.add(ann["dapr.io/app-id"])
-    return ids
+    return {app_id for w in workloads(docs) if (app_id := dapr_app_id(w))}
 
 
 def dapr_scopes(docs: list[Manifest], namespace: str, own: set[ObjectKey]) -> list[Finding]:

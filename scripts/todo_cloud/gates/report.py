@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import hcl2
 import yaml
 
-from todo_cloud.gates import containers, pod_spec
+from todo_cloud.manifests import (
+    containers,
+    dapr_app_id,
+    image_references,
+    object_id,
+    operand_images,
+    pod_annotations,
+    pod_spec,
+    quantity,
+    split_image,
+)
 from todo_cloud.paths import CONFIG, TERRAFORM
 from todo_cloud.render import Manifest
 
@@ -30,74 +39,21 @@ HEADROOM_GOAL = 0.20
 GOAL_POOL = {"nodes": 3, "node_size": "s-2vcpu-4gb"}
 # The largest pool the report tries when it looks for the pools that meet the goal (the production maximum).
 MAX_NODES_TRIED = 10
-_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-           "m": Decimal("0.001"), "": 1}
-
-
-def quantity(value: Any) -> float:
-    """A Kubernetes quantity (`250m`, `1.5`, `512Mi`, `1G`) as a number (cores or bytes)."""
-    if value is None:
-        return 0.0
-    m = re.fullmatch(r"([0-9.]+(?:e[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T|m)?", str(value).strip())
-    if not m:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}")
-    return float(Decimal(m[1]) * Decimal(_SUFFIX[m[2] or ""]))
 
 
 # --- images ---------------------------------------------------------------------------------------------
 
 
-def split_image(image: str) -> dict[str, str | None]:
-    """registry/repository, tag and digest of an image reference."""
-    name, _, digest = image.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else None
-    repository = name[: len(name) - len(tag) - 1] if tag else name
-    return {"image": image, "repository": repository, "tag": tag, "digest": digest or None}
-
-
-def image_references(doc: Manifest) -> list[str]:
-    """The images an object names for its own pods: containers, the Prometheus operator's config reloader,
-    and the image fields of Prometheus, Alertmanager and Kafka resources."""
-    images = [c["image"] for c in containers(doc) if isinstance(c.get("image"), str)]
-    # the Prometheus operator adds its config reloader to every Prometheus and Alertmanager pod
-    images += [str(a).split("=", 1)[1] for c in containers(doc) for a in c.get("args") or []
-               if str(a).startswith("--prometheus-config-reloader=")]
-    spec = doc.get("spec") or {}
-    if doc.get("kind") in ("Prometheus", "Alertmanager") and isinstance(spec.get("image"), str):
-        images.append(spec["image"])
-    if doc.get("kind") == "Kafka" and isinstance((spec.get("kafka") or {}).get("image"), str):
-        images.append(spec["kafka"]["image"])
-    return images
-
-
-IMAGE_REF = re.compile(r"^[a-z0-9][\w.\-/:@]*(:[\w.\-]+|@sha256:[0-9a-f]{64})$")
-
-
-def _operand_images(doc: Manifest) -> list[tuple[str, str]]:
-    """(image, env var) of the images operators and injectors start from their `*_IMAGE(S)` settings
-    (the Dapr sidecar, Strimzi's Kafka and operator images): they must be mirrored too."""
-    found = []
-    for c in containers(doc):
-        for var in c.get("env") or []:
-            if not re.search(r"IMAGES?$", str(var.get("name", ""))) or not isinstance(var.get("value"), str):
-                continue
-            for entry in var["value"].split():
-                ref = entry.split("=", 1)[-1]
-                if IMAGE_REF.match(ref):
-                    found.append((ref, var["name"]))
-    return found
-
-
-def image_inventory(docs: list[Manifest]) -> list[dict[str, Any]]:
-    """Every image the release runs or has operators run, with tag, digest and who uses it."""
+def image_inventory(docs: list[Manifest], namespace: str = "-") -> list[dict[str, Any]]:
+    """Every image the release runs or has operators run, with tag, digest and who uses it (object ids;
+    `namespace`: the release's, for objects that set none)."""
     used: dict[str, set[str]] = {}
     operand: set[str] = set()
     for doc in docs:
-        owner = f"{doc['kind']}/{doc['metadata']['name']}"
+        owner = object_id(doc, namespace)
         for image in image_references(doc):
             used.setdefault(image, set()).add(owner)
-        for image, var in _operand_images(doc):
+        for image, var in operand_images(doc):
             used.setdefault(image, set()).add(f"{owner} (env {var})")
             operand.add(image)
     return [{**split_image(image), "used_by": sorted(objs), "started_by_operator": image in operand
@@ -139,9 +95,8 @@ def pod_usage(doc: Manifest) -> Usage:
         init = _resources(c.get("resources"))
         total.cpu_requests = max(total.cpu_requests, init.cpu_requests)
         total.memory_requests = max(total.memory_requests, init.memory_requests)
-    meta = ((doc.get("spec") or {}).get("template") or {}).get("metadata") or {}
-    ann = meta.get("annotations") or {}
-    if str(ann.get("dapr.io/enabled", "")).lower() == "true":
+    ann = pod_annotations(doc)
+    if dapr_app_id(doc) is not None:
         sidecar = [quantity(ann.get(f"dapr.io/sidecar-{r}")) for r in
                    ("cpu-request", "cpu-limit", "memory-request", "memory-limit")]
         total.add(Usage(*sidecar))
@@ -250,8 +205,8 @@ def capacity(docs: list[Manifest], namespace: str, nodes: int, cpu_per_node: flo
     missing = [r["workload"] for r in rows if r["pods"] and r["namespace"] != SYSTEM_NAMESPACE
                and (r["cpu_requests"] == 0 or r["memory_requests"] == 0)]
     for doc in docs:
-        ann = (((doc.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
-        if str(ann.get("dapr.io/enabled", "")).lower() == "true" and not (
+        ann = pod_annotations(doc)
+        if dapr_app_id(doc) is not None and not (
                 ann.get("dapr.io/sidecar-cpu-request") and ann.get("dapr.io/sidecar-memory-request")):
             missing.append(f"{doc['kind']}/{doc['metadata']['name']} (its Dapr sidecar)")
     return {
@@ -370,7 +325,7 @@ def build(env: str, docs: list[Manifest], namespace: str = "todo-chatbot") -> Re
     pool = node_pool(env)
     goal = production_goal(docs, namespace) if env == "production" else {}
     system = system_pods(pool["nodes"]) if env != "local" else []
-    return Report(env, image_inventory(docs), pool,
+    return Report(env, image_inventory(docs, namespace), pool,
                   capacity(docs, namespace, pool["nodes"], pool["cpu"], pool["memory"], system), monthly_cost(env),
                   goal)
 

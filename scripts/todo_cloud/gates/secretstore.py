@@ -14,26 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from todo_cloud.gates import Finding, object_id, pod_spec
-from todo_cloud.render import Manifest
+from todo_cloud.gates import Finding
+from todo_cloud.manifests import Manifest, dapr_app_id, object_id, pod_spec
 
 GATE = "validate"
 STORE_TYPE = "secretstores.kubernetes"
 
 
-def _pod_annotations(doc: Manifest) -> dict[str, str]:
-    spec = doc.get("spec") or {}
-    if doc.get("kind") == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    return ((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}
-
-
 def dapr_workloads(docs: Sequence[Manifest], app_id: str) -> Iterator[Manifest]:
     """Workloads whose pods get a Dapr sidecar with this app id."""
     for doc in docs:
-        annotations = _pod_annotations(doc)
-        if pod_spec(doc) is not None and str(annotations.get("dapr.io/enabled")) == "true" \
-                and annotations.get("dapr.io/app-id") == app_id:
+        if pod_spec(doc) is not None and dapr_app_id(doc) == app_id:
             yield doc
 
 

@@ -15,7 +15,7 @@ import yaml
 
 from todo_cloud import versions
 from todo_cloud.generate import header
-from todo_cloud.paths import REPO, UMBRELLA
+from todo_cloud.paths import UMBRELLA
 
 MARKER = "# -- dependencies below: " + header("chart_deps").lstrip("# ")
 
@@ -26,13 +26,12 @@ def dependencies() -> list[dict]:
         {"name": c.name, "version": c.version, "repository": c.repository, "condition": c.condition}
         for c in versions.upstream_charts()
     ]
-    for entry in versions.load().get("local", []):
-        chart = entry["chart"]
-        meta = yaml.safe_load((REPO / "charts" / chart / "Chart.yaml").read_text())
-        dep = {"name": meta["name"], "version": meta["version"], "repository": f"file://../{chart}"}
-        key = entry.get("alias", meta["name"])
-        if entry.get("alias"):
-            dep["alias"] = entry["alias"]
+    for local in versions.local_charts():
+        meta = yaml.safe_load((local.path / "Chart.yaml").read_text())
+        dep = {"name": meta["name"], "version": meta["version"], "repository": f"file://../{local.chart}"}
+        key = local.alias or meta["name"]
+        if local.alias:
+            dep["alias"] = local.alias
         dep["condition"] = f"{key}.enabled"
         deps.append(dep)
     return deps

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from todo_cloud import envs
-from todo_cloud.gates import data, object_id, pod_spec
+from todo_cloud.gates import data
+from todo_cloud.manifests import object_id, pod_spec
 from todo_cloud.paths import CONFIG
 from todo_cloud.render import Manifest, get
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from todo_cloud import envs
-from todo_cloud.gates import pod_labels, pod_spec
 from todo_cloud.gates.project import selector_matches
+from todo_cloud.manifests import pod_labels, pod_spec
 from todo_cloud.paths import CONFIG
 from todo_cloud.render import Manifest, find, get
 
