@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from todo_cloud.paths import CONFIG, VALUES
+
+# Pod Security admission modes, each set to the namespace's level (todo_cloud.envs.namespace_objects).
+POD_SECURITY_MODES = ("enforce", "audit", "warn")
 
 
 class UnknownEnvironment(ValueError):
@@ -23,7 +27,7 @@ class Environment:
     namespace: str
     kube_context: str
     # Namespaces the deploy creates, name -> Pod Security level enforced there (restricted, baseline,
-    # privileged); the release namespace is always among them.
+    # privileged); the release namespace is always among them (under "restricted" unless listed).
     namespaces: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -52,3 +56,15 @@ def get(name: str) -> Environment:
         raise UnknownEnvironment(
             f"unknown environment {name!r}; valid environments: {', '.join(names())}"
         ) from None
+
+
+def namespace_objects(env: Environment) -> list[dict[str, Any]]:
+    """The environment's Namespace objects, sorted by name, each labelled with its Pod Security level for
+    every admission mode: what the deploy applies first, and make up and the simulated cluster before it."""
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {
+            **{f"pod-security.kubernetes.io/{mode}": level for mode in POD_SECURITY_MODES},
+            **{f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in POD_SECURITY_MODES},
+            "app.kubernetes.io/part-of": "todo-chatbot-cloud"}}}
+        for name, level in sorted(env.namespaces.items())
+    ]

@@ -15,16 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from todo_cloud import envs, kind_local, tools
 from todo_cloud.kind_local import CLUSTER, KIND_CONFIG, Unready
 from todo_cloud.run import CommandError, run
-from todo_cloud.sim import namespaces
 
-__all__ = ["CLUSTER", "KIND_CONFIG", "down", "main", "missing", "namespace_objects", "prepare_namespaces", "up"]
+__all__ = ["CLUSTER", "KIND_CONFIG", "down", "main", "missing", "prepare_namespaces", "up"]
 
 INSTEAD = "run `make sim-up` for the simulated cluster, or `make render ENV=local` to review the manifests"
 
@@ -119,19 +117,11 @@ def _dry_run() -> int:
     return 1 if docker or problem or not isinstance(kind, Path) else 0
 
 
-def namespace_objects(env: str = "local") -> list[dict[str, Any]]:
-    """The environment's namespaces, each labelled with the Pod Security level it enforces (as the simulated
-    cluster has them: todo_cloud.sim.namespaces)."""
-    return [{"apiVersion": "v1", "kind": "Namespace",
-             "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": level}}}
-            for name, level in namespaces(env).items()]
-
-
 def prepare_namespaces() -> None:
     """Create (or label) the namespaces before the deploy, so Pod Security is enforced from the first pod."""
     context = envs.get("local").kube_context
     run([tools.path("kubectl"), "--context", context, "apply", "--server-side", "--field-manager=todo-cloud-kind",
-         "-f", "-"], input=yaml.safe_dump_all(namespace_objects()))
+         "-f", "-"], input=yaml.safe_dump_all(envs.namespace_objects(envs.get("local"))))
 
 
 def down() -> int:

@@ -33,7 +33,8 @@ from typing import Any
 import yaml
 
 from todo_cloud import envs, tools
-from todo_cloud.paths import CONFIG, REPO, user_cache
+from todo_cloud.cluster_shape import NodePool, ShapeError, node_pool
+from todo_cloud.paths import REPO, user_cache
 from todo_cloud.run import CommandError, run
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -188,65 +189,20 @@ def kubeconfig(path: Path, server: str, pki: Path, user: str, context: str) -> P
 # --- node pools --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NodePool:
-    """Fake Nodes shaped like an environment's pool: count, allocatable per node, labels per node."""
-
-    prefix: str
-    count: int
-    cpu: str
-    memory: str
-    labels: tuple[Mapping[str, str], ...]
-    pods: str = MAX_PODS
-    source: str = ""
-
-    def nodes(self) -> list[dict[str, Any]]:
-        """The Node objects, kwok-managed (annotation), Ready once kwok initialises them."""
-        out = []
-        for i in range(self.count):
-            name = f"{self.prefix}-{i}"
-            labels = {"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux", "kubernetes.io/hostname": name,
-                      "type": "kwok", **self.labels[i]}
-            resources = {"cpu": self.cpu, "memory": self.memory, "pods": self.pods}
-            out.append({"apiVersion": "v1", "kind": "Node",
-                        "metadata": {"name": name, "labels": labels,
-                                     "annotations": {**KWOK_NODE, "node.alpha.kubernetes.io/ttl": "0"}},
-                        "status": {"allocatable": resources, "capacity": resources}})
-        return out
-
-
-def node_pool(env: str) -> NodePool:
-    """The pool of `env`: local as config/kind.yaml + config/kind-capacity.yaml (3 workers, one zone each);
-    staging/production as terraform/environments/<env>.tfvars (node_min_count of node_size) with the
-    allocatable figures of config/prices.yaml; DOKS nodes carry no zone label."""
-    from todo_cloud.gates.report import prices, tfvars
-
-    if env == "local":
-        kind = yaml.safe_load((CONFIG / "kind.yaml").read_text())
-        capacity = yaml.safe_load((CONFIG / "kind-capacity.yaml").read_text())
-        workers = [n.get("labels") or {} for n in kind["nodes"] if n.get("role") == "worker"]
-        if len(workers) != capacity["node_count"]:
-            raise SimError(f"config/kind-capacity.yaml: node_count {capacity['node_count']} but config/kind.yaml "
-                           f"has {len(workers)} workers")
-        return NodePool("kind-worker", len(workers), str(capacity["allocatable_cpu"]),
-                        str(capacity["allocatable_memory"]), tuple(workers), source="config/kind.yaml")
-    tf = tfvars(env)
-    size = prices()["node_sizes"].get(tf["node_size"])
-    if size is None:
-        raise SimError(f"config/prices.yaml: node_sizes has no {tf['node_size']!r} (node_size of {env}.tfvars)")
-    count = int(tf["node_min_count"])
-    pool = f"{tf['cluster_name']}-pool"
-    label = {"node.kubernetes.io/instance-type": str(tf["node_size"]),
-             "topology.kubernetes.io/region": str(tf["region"]), "doks.digitalocean.com/node-pool": pool}
-    return NodePool(pool, count, str(size["allocatable_cpu"]), str(size["allocatable_memory"]),
-                    tuple(label for _ in range(count)), source=f"terraform/environments/{env}.tfvars")
-
-
-def namespaces(env: str) -> dict[str, str]:
-    """Namespace -> Pod Security level it enforces: config/environments.yaml `namespaces` where given, else
-    the release namespace under "restricted"."""
-    data = yaml.safe_load((CONFIG / "environments.yaml").read_text())["environments"][env]
-    return {str(k): str(v) for k, v in (data.get("namespaces") or {data["namespace"]: "restricted"}).items()}
+def fake_nodes(pool: NodePool) -> list[dict[str, Any]]:
+    """The Node objects of a pool (todo_cloud.cluster_shape), kwok-managed (annotation), Ready once kwok
+    initialises them."""
+    out = []
+    for i in range(pool.count):
+        name = f"{pool.prefix}-{i}"
+        labels = {"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux", "kubernetes.io/hostname": name,
+                  "type": "kwok", **pool.labels[i]}
+        resources = {"cpu": pool.cpu, "memory": pool.memory, "pods": MAX_PODS}
+        out.append({"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": name, "labels": labels,
+                                 "annotations": {**KWOK_NODE, "node.alpha.kubernetes.io/ttl": "0"}},
+                    "status": {"allocatable": resources, "capacity": resources}})
+    return out
 
 
 def storage(env: str) -> list[dict[str, Any]]:
@@ -450,11 +406,9 @@ class Cluster:
             f"--server-address=127.0.0.1:{p['kwok']}", "--node-ip=127.0.0.1", f"--node-port={p['kwok']}",
             "--node-lease-duration-seconds=40"])
         pool = node_pool(self.env)
-        self.apply([*pool.nodes(), *storage(self.env), *self._external_crds()])
+        self.apply([*fake_nodes(pool), *storage(self.env), *self._external_crds()])
         env = envs.get(self.env)
-        self.apply([{"apiVersion": "v1", "kind": "Namespace",
-                     "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": level}}}
-                    for name, level in namespaces(self.env).items()])
+        self.apply(envs.namespace_objects(env))
         self.wait_for(f"{pool.count} fake nodes Ready", lambda: self._nodes_ready(pool.count), timeout, "kwok")
         self.wait_for(f"serviceaccount {env.namespace}/default", lambda: self._has_default_sa(env.namespace),
                       timeout, "kube-controller-manager")
@@ -554,7 +508,7 @@ def up(env: str) -> int:
             cluster.stop()
             shutil.rmtree(workdir, ignore_errors=True)
             raise
-    except (SimError, CommandError) as exc:
+    except (SimError, ShapeError, CommandError) as exc:
         print(f"sim up: {exc}", file=sys.stderr)
         return 1
     STATE.parent.mkdir(parents=True, exist_ok=True)

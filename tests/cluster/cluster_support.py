@@ -68,7 +68,7 @@ def create_required_secrets(cluster: sim.Cluster, env: envs.Environment, manifes
                                for v in (UMBRELLA / "values.yaml", env.values_file, KNOWN_FINDINGS)))
     refs = sorted({r.ref for r in required_secrets(manifests, env.namespace, our_charts(), configured)})
     cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
-                   for ns in sorted({r.namespace for r in refs} - set(sim.namespaces(env.name)))])
+                   for ns in sorted({r.namespace for r in refs} - set(env.namespaces))])
     cluster.apply([{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": r.name, "namespace": r.namespace},
                     "stringData": {"placeholder": "simulated cluster"}} for r in refs])
     return [(r.namespace, r.name) for r in refs]

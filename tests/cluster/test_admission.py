@@ -10,7 +10,6 @@ import pytest
 import yaml
 from cluster_support import Deployment
 
-from todo_cloud import sim
 from todo_cloud.render import Manifest, render_environment
 
 POD_TEMPLATES = ("Deployment", "StatefulSet", "DaemonSet", "Job")
@@ -34,7 +33,7 @@ def _probe(doc: Manifest, namespace: str) -> dict:
 
 def test_every_pod_template_passes_the_pod_security_of_its_namespace(deployment: Deployment) -> None:
     env = deployment.env
-    levels = sim.namespaces(env.name)
+    levels = env.namespaces
     probes: dict[str, str] = {}
     docs = []
     for doc in render_environment(env.name):

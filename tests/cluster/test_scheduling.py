@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cluster_support import Deployment
 
-from todo_cloud import sim
+from todo_cloud.cluster_shape import node_pool
 from todo_cloud.manifests import quantity
 
 
@@ -17,7 +17,7 @@ from todo_cloud.manifests import quantity
 def pods(deployment: Deployment) -> list[dict[str, Any]]:
     """Every pod in the environment's namespaces, as the cluster has them after the deploy."""
     found: list[dict[str, Any]] = []
-    for ns in sim.namespaces(deployment.env.name):
+    for ns in deployment.env.namespaces:
         found += deployment.kubectl_json("get", "pods", "-n", ns)["items"]
     return [p for p in found if p["status"].get("phase") not in ("Succeeded", "Failed")]
 
@@ -54,7 +54,7 @@ def _matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
 
 def test_the_node_pool_is_shaped_like_the_environment(deployment: Deployment,
                                                       nodes: dict[str, dict[str, str]]) -> None:
-    pool = sim.node_pool(deployment.env.name)
+    pool = node_pool(deployment.env.name)
     assert len(nodes) == pool.count
     node = deployment.kubectl_json("get", "node", f"{pool.prefix}-0")
     assert quantity(node["status"]["allocatable"]["cpu"]) == quantity(pool.cpu)
@@ -66,7 +66,7 @@ def test_the_node_pool_is_shaped_like_the_environment(deployment: Deployment,
 def test_every_pod_of_the_release_is_scheduled(deployment: Deployment, pods: list[dict[str, Any]]) -> None:
     assert pods, "no pods in the release's namespaces"
     pending = _pending(pods)
-    assert not pending, (f"{deployment.env.name}: pods left pending on {sim.node_pool(deployment.env.name).count} "
+    assert not pending, (f"{deployment.env.name}: pods left pending on {node_pool(deployment.env.name).count} "
                          f"fake nodes: {pending}")
 
 

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from todo_cloud import kind, sim
-from todo_cloud.gates.report import tfvars
+from todo_cloud import envs, sim
+from todo_cloud.cluster_shape import node_pool, tfvars
 from todo_cloud.paths import REPO
 from todo_cloud.run import run
 
 
 def test_the_local_pool_is_the_three_kind_workers_one_zone_each() -> None:
-    pool = sim.node_pool("local")
-    nodes = pool.nodes()
+    nodes = sim.fake_nodes(node_pool("local"))
     assert [n["metadata"]["labels"]["topology.kubernetes.io/zone"] for n in nodes] == ["zone-a", "zone-b", "zone-c"]
     assert {n["status"]["allocatable"]["cpu"] for n in nodes} == {"2"}
     assert {n["status"]["allocatable"]["memory"] for n in nodes} == {"4Gi"}
@@ -23,8 +22,7 @@ def test_the_local_pool_is_the_three_kind_workers_one_zone_each() -> None:
 
 @pytest.mark.parametrize("env", ["staging", "production"])
 def test_a_doks_pool_has_the_minimum_node_count_of_its_size_without_zones(env: str) -> None:
-    pool = sim.node_pool(env)
-    nodes = pool.nodes()
+    nodes = sim.fake_nodes(node_pool(env))
     assert len(nodes) == int(tfvars(env)["node_min_count"])
     assert all(n["status"]["allocatable"] == {"cpu": "1900m", "memory": "2.5Gi", "pods": "110"} for n in nodes)
     assert all("topology.kubernetes.io/zone" not in n["metadata"]["labels"] for n in nodes)
@@ -34,7 +32,7 @@ def test_a_doks_pool_has_the_minimum_node_count_of_its_size_without_zones(env: s
 
 @pytest.mark.parametrize("env", ["local", "staging", "production"])
 def test_the_release_namespace_enforces_restricted(env: str) -> None:
-    assert sim.namespaces(env)["todo-chatbot"] == "restricted"
+    assert envs.get(env).namespaces["todo-chatbot"] == "restricted"
 
 
 def test_a_fixed_port_in_use_is_refused_by_name() -> None:
@@ -56,10 +54,14 @@ def test_free_ports_are_distinct() -> None:
     assert set(ports) == set(sim.COMPONENTS) and len(set(ports.values())) == len(ports)
 
 
-def test_make_up_labels_the_namespaces_with_their_pod_security_level() -> None:
-    objs = {o["metadata"]["name"]: o["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
-            for o in kind.namespace_objects()}
-    assert objs == sim.namespaces("local")
+@pytest.mark.parametrize("env", ["local", "staging", "production"])
+def test_each_namespace_enforces_its_pod_security_level_in_every_mode(env: str) -> None:
+    levels = envs.get(env).namespaces
+    objs = {o["metadata"]["name"]: o["metadata"]["labels"] for o in envs.namespace_objects(envs.get(env))}
+    assert objs.keys() == levels.keys()
+    for name, labels in objs.items():
+        assert [labels[f"pod-security.kubernetes.io/{mode}"] for mode in ("enforce", "audit", "warn")] == \
+            [levels[name]] * 3, name
 
 
 def test_the_smoke_command_refuses_a_missing_kubeconfig(tmp_path: Path) -> None:

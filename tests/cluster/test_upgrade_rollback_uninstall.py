@@ -85,7 +85,7 @@ def test_the_rollback_drill_returns_to_the_last_good_revision(deployment: Deploy
 def _leftovers(deployment: Deployment) -> list[str]:
     found = []
     ours = set(deployment.created_secrets)
-    for ns in sim.namespaces(deployment.env.name):
+    for ns in deployment.env.namespaces:
         items = deployment.kubectl_json("get", NAMESPACED, "-n", ns)["items"]
         for i in items:
             kind, name = i["kind"], i["metadata"]["name"]

@@ -8,6 +8,7 @@ from dataclasses import asdict
 import pytest
 from synthetic_manifests import DIGEST, deployment
 
+from todo_cloud import cluster_shape
 from todo_cloud.cli import main
 from todo_cloud.gates import report
 from todo_cloud.manifests import containers, quantity, split_image
@@ -202,7 +203,7 @@ def test_an_unpriced_database_size_names_the_key() -> None:
 
 @pytest.mark.parametrize("env", ["staging", "production"])
 def test_every_cloud_environment_is_priced_from_its_tfvars(env: str) -> None:
-    tf = report.tfvars(env)
+    tf = cluster_shape.tfvars(env)
     assert report.node_pool(env)["nodes"] == int(tf["node_min_count"])
     assert report.monthly_cost(env)["total"] > 0
 

@@ -14,12 +14,10 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
-from todo_cloud import envs
+from todo_cloud import cluster_shape, envs
 from todo_cloud.deploy.runner import ToolRunner
 from todo_cloud.gates import live_nodes
-from todo_cloud.paths import CONFIG, REPO
+from todo_cloud.paths import REPO
 
 NAME = "todo-cloud nodes"
 
@@ -30,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
     parser.add_argument("--write", action="store_true",
                         help="record what the cluster shows in the price table and mark it confirmed")
-    parser.add_argument("--prices", type=Path, default=CONFIG / "prices.yaml", help=argparse.SUPPRESS)
+    parser.add_argument("--prices", type=Path, default=cluster_shape.PRICES, help=argparse.SUPPRESS)
 
 
 def _items(runner: ToolRunner, context: str, *what: str) -> list[dict]:
@@ -55,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         seen = live_nodes.observe(_items(runner, env.kube_context, "nodes"),
                                   _items(runner, env.kube_context, "pods", "-n", live_nodes.SYSTEM_NAMESPACE))
-        differences = live_nodes.compare(seen, yaml.safe_load(args.prices.read_text()))
+        differences = live_nodes.compare(seen, cluster_shape.prices(args.prices))
         for line in differences:
             print(line)
         if not differences:

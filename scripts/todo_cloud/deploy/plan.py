@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from todo_cloud.deploy.state import ClusterState
-from todo_cloud.envs import Environment
+from todo_cloud.envs import Environment, namespace_objects
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.render import Manifest
 
@@ -123,19 +123,9 @@ def workloads(manifests: list[Manifest], namespace: str) -> list[tuple[str, str,
     return sorted(found)
 
 
-POD_SECURITY_MODES = ("enforce", "audit", "warn")
-
-
 def namespace_manifests(env: Environment) -> str:
-    """The environment's Namespaces with their Pod Security labels, as one YAML stream."""
-    docs = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {
-            **{f"pod-security.kubernetes.io/{mode}": level for mode in POD_SECURITY_MODES},
-            **{f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in POD_SECURITY_MODES},
-            "app.kubernetes.io/part-of": "todo-chatbot-cloud"}}}
-        for name, level in sorted(env.namespaces.items())
-    ]
-    return yaml.safe_dump_all(docs, sort_keys=False)
+    """The environment's Namespaces with their Pod Security labels (envs.namespace_objects), one YAML stream."""
+    return yaml.safe_dump_all(namespace_objects(env), sort_keys=False)
 
 
 def build(env: Environment, state: ClusterState, manifests: list[Manifest], crd_bundle: str,

@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from todo_cloud import yaml_edit
+from todo_cloud.cluster_shape import SIZE_LABEL
 from todo_cloud.gates.data import SCHEMAS, yamale_findings
 from todo_cloud.gates.report import pod_usage
 from todo_cloud.manifests import quantity
 
-# The label DOKS (and every cloud provider) sets to the node's size.
-SIZE_LABEL = "node.kubernetes.io/instance-type"
 SYSTEM_NAMESPACE = "kube-system"
 MI = 1024**2
 

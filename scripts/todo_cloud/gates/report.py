@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-import hcl2
-import yaml
-
+from todo_cloud import cluster_shape
 from todo_cloud.manifests import (
     containers,
     dapr_app_id,
@@ -31,7 +28,6 @@ from todo_cloud.manifests import (
     quantity,
     split_image,
 )
-from todo_cloud.paths import CONFIG, TERRAFORM
 from todo_cloud.render import Manifest
 
 HEADROOM_GOAL = 0.20
@@ -164,7 +160,7 @@ SYSTEM_NAMESPACE = "kube-system (DOKS)"
 
 def system_pods(nodes: int, p: dict[str, Any] | None = None) -> list[tuple[str, int, Usage]]:
     """(label, pods, usage per pod) of DOKS's own kube-system pods from config/prices.yaml `system_pods`."""
-    p = prices() if p is None else p
+    p = cluster_shape.prices() if p is None else p
     rows = []
     for name, pod in sorted((p.get("system_pods") or {}).items()):
         pods = nodes if pod["per"] == "node" else int(pod.get("replicas", 1))
@@ -223,39 +219,22 @@ def capacity(docs: list[Manifest], namespace: str, nodes: int, cpu_per_node: flo
 # --- node pool and cost ---------------------------------------------------------------------------------
 
 
-def tfvars(env: str, folder: Path = TERRAFORM / "environments") -> dict[str, Any]:
-    """An environment's Terraform variables (strings unquoted)."""
-    path = folder / f"{env}.tfvars"
-    data = hcl2.loads(path.read_text())
-    return {k: (v[1:-1] if isinstance(v, str) and len(v) >= 2 and v[0] == v[-1] == '"' else v)
-            for k, v in data.items() if not k.startswith("__")}
-
-
-def prices(path: Path = CONFIG / "prices.yaml") -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
-
-
 def node_pool(env: str) -> dict[str, Any]:
-    """Node count and per-node allocatable CPU and memory of an environment's pool (at its minimum)."""
-    if env == "local":
-        kind = yaml.safe_load((CONFIG / "kind-capacity.yaml").read_text())
-        return {"source": "config/kind-capacity.yaml", "node_size": "kind worker", "nodes": kind["node_count"],
-                "cpu": quantity(kind["allocatable_cpu"]), "memory": quantity(kind["allocatable_memory"])}
-    tf = tfvars(env)
-    size = prices()["node_sizes"].get(tf["node_size"])
-    if size is None:
-        raise KeyError(f"config/prices.yaml: node_sizes has no {tf['node_size']!r} (node_size of {env}.tfvars)")
-    return {"source": f"terraform/environments/{env}.tfvars", "node_size": tf["node_size"],
-            "nodes": int(tf["node_min_count"]), "max_nodes": int(tf["node_max_count"]),
-            "cpu": quantity(size["allocatable_cpu"]), "memory": quantity(size["allocatable_memory"])}
+    """Node count and per-node allocatable CPU and memory of an environment's pool (at its minimum), as the
+    report shows them (todo_cloud.cluster_shape reads the pool)."""
+    pool = cluster_shape.node_pool(env)
+    row: dict[str, Any] = {"source": pool.source, "node_size": pool.node_size, "nodes": pool.count}
+    if pool.max_count is not None:
+        row["max_nodes"] = pool.max_count
+    return {**row, "cpu": quantity(pool.cpu), "memory": quantity(pool.memory)}
 
 
 def monthly_cost(env: str, tf: dict[str, Any] | None = None, p: dict[str, Any] | None = None) -> dict[str, Any]:
     """Monthly cost of a cloud environment from its tfvars and the dated price table (local: none)."""
     if env == "local":
         return {"total": 0, "items": {}, "note": "kind on a workstation: no cloud cost"}
-    tf = tfvars(env) if tf is None else tf
-    p = prices() if p is None else p
+    tf = cluster_shape.tfvars(env) if tf is None else tf
+    p = cluster_shape.prices() if p is None else p
     node = p["node_sizes"][tf["node_size"]]["monthly"]
     items: dict[str, float] = {
         f"nodes ({tf['node_min_count']} x {tf['node_size']})": node * int(tf["node_min_count"]),
@@ -288,7 +267,7 @@ class Report:
 def production_goal(docs: list[Manifest], namespace: str) -> dict[str, Any]:
     """Headroom of the release and DOKS's system pods on the goal pool (3 x s-2vcpu-4gb), whatever the tfvars
     say; also the headroom the release alone would leave, so the weight of the system line is visible."""
-    p = prices()
+    p = cluster_shape.prices()
     size = p["node_sizes"][GOAL_POOL["node_size"]]
     cpu, memory = quantity(size["allocatable_cpu"]), quantity(size["allocatable_memory"])
     cap = capacity(docs, namespace, GOAL_POOL["nodes"], cpu, memory, system_pods(GOAL_POOL["nodes"], p))
@@ -308,7 +287,7 @@ def pools_meeting_goal(docs: list[Manifest], namespace: str, p: dict[str, Any] |
                        max_nodes: int = MAX_NODES_TRIED) -> list[dict[str, Any]]:
     """For each node size of the price table, the fewest nodes (from the goal pool's count up to `max_nodes`)
     on which the release and DOKS's system pods leave HEADROOM_GOAL of CPU and memory; the node bill each."""
-    p = prices() if p is None else p
+    p = cluster_shape.prices() if p is None else p
     found = []
     for name, size in p["node_sizes"].items():
         cpu, memory = quantity(size["allocatable_cpu"]), quantity(size["allocatable_memory"])

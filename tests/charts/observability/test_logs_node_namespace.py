@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from todo_cloud import envs
 from todo_cloud.gates import data
@@ -22,7 +21,7 @@ BUILT_IN_NAMESPACES = {"default", "kube-system"}
 
 def namespaces(env_name: str) -> dict[str, str]:
     """The namespaces the deploy creates for an environment, with their Pod Security level."""
-    return yaml.safe_load((CONFIG / "environments.yaml").read_text())["environments"][env_name]["namespaces"]
+    return envs.get(env_name).namespaces
 
 
 def host_access(spec: dict) -> list[str]:

@@ -8,12 +8,10 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 from todo_cloud import envs
 from todo_cloud.gates.project import selector_matches
 from todo_cloud.manifests import pod_labels, pod_spec
-from todo_cloud.paths import CONFIG
 from todo_cloud.render import Manifest, find, get
 
 ALLOY = "todo-chatbot-alloy"
@@ -22,7 +20,7 @@ PROMETHEUS = "todo-chatbot-kube-promethe-prometheus"
 
 def namespaces(env_name: str) -> dict[str, str]:
     """The namespaces the deploy creates for an environment, with their Pod Security level."""
-    return yaml.safe_load((CONFIG / "environments.yaml").read_text())["environments"][env_name]["namespaces"]
+    return envs.get(env_name).namespaces
 
 
 def node_namespace(env_name: str) -> str:
