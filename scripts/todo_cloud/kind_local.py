@@ -32,9 +32,9 @@ from typing import Any
 import yaml
 
 from todo_cloud import envs, kind_secrets, tools, versions
-from todo_cloud.deploy.secrets import RequiredSecret, our_charts, required_secrets, strings_in
+from todo_cloud.deploy.secrets import RequiredSecret, release_secrets
 from todo_cloud.manifests import Manifest, image_references
-from todo_cloud.paths import CONFIG, UMBRELLA
+from todo_cloud.paths import CONFIG
 from todo_cloud.run import CommandError, run
 
 ENV = "local"
@@ -114,12 +114,6 @@ def kind_binary(pins: Pins, build: bool = False) -> Path:
                   f"{pins.kind_module}@{pins.kind_version}), or put kind {pins.kind_version} on PATH")
 
 
-def configured_strings() -> set[str]:
-    """The strings of the umbrella's and the environment's values files (names our values configure)."""
-    files = (UMBRELLA / "values.yaml", envs.get(ENV).values_file)
-    return set().union(*(strings_in(yaml.safe_load(f.read_text())) for f in files))
-
-
 def local_registry() -> str:
     """The image registry of the app in values/local.yaml (kind.local): images only `kind load` provides."""
     return str(yaml.safe_load(envs.get(ENV).values_file.read_text())["app"]["image"]["registry"])
@@ -146,7 +140,8 @@ def missing_images(images: list[str]) -> list[str]:
 
 def release_requirements(manifests: list[Manifest]) -> list[RequiredSecret]:
     """The Secrets (with their keys) the local release reads but does not create."""
-    return required_secrets(manifests, envs.get(ENV).namespace, our_charts(), configured_strings())
+    env = envs.get(ENV)
+    return release_secrets(manifests, env.namespace, [env.values_file])
 
 
 @dataclass

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from todo_cloud import envs, sim, tools
-from todo_cloud.deploy.secrets import our_charts, required_secrets, strings_in
-from todo_cloud.paths import UMBRELLA, VENV
+from todo_cloud.deploy.secrets import release_secrets
+from todo_cloud.paths import VENV
 from todo_cloud.render import Manifest
 from todo_cloud.run import run
 
@@ -64,9 +62,7 @@ def helm(cluster: sim.Cluster, *args: str | Path, timeout: float = 600) -> Comma
 def create_required_secrets(cluster: sim.Cluster, env: envs.Environment, manifests: list[Manifest]) -> list[
         tuple[str, str]]:
     """Placeholder Secrets for every Secret the release needs but does not create (as an operator would)."""
-    configured = set().union(*(strings_in(yaml.safe_load(v.read_text()))
-                               for v in (UMBRELLA / "values.yaml", env.values_file, KNOWN_FINDINGS)))
-    refs = sorted({r.ref for r in required_secrets(manifests, env.namespace, our_charts(), configured)})
+    refs = sorted({r.ref for r in release_secrets(manifests, env.namespace, [env.values_file, KNOWN_FINDINGS])})
     cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
                    for ns in sorted({r.namespace for r in refs} - set(env.namespaces))])
     cluster.apply([{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": r.name, "namespace": r.namespace},

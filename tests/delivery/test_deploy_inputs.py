@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from recorded import obj, pod
 
-from todo_cloud.deploy import crds
+from todo_cloud import crds
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy.secrets import our_charts, required_secrets, strings_in
 from todo_cloud.deploy.state import Revision, last_good_revision

@@ -12,8 +12,9 @@ from synthetic_manifests import certificate, deployment, http_route, kafka_topic
 
 from todo_cloud import envs, versions
 from todo_cloud.cli import main
+from todo_cloud.crds import to_json_schema
 from todo_cloud.gates import external_crds, kubeschema
-from todo_cloud.gates.kubeschema import to_json_schema, validate_object
+from todo_cloud.gates.kubeschema import validate_object
 from todo_cloud.paths import REPO
 from todo_cloud.run import CommandError
 

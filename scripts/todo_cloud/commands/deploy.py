@@ -20,12 +20,12 @@ from pathlib import Path
 
 import yaml
 
-from todo_cloud import envs
-from todo_cloud.deploy import crds, plan
+from todo_cloud import crds, envs
+from todo_cloud.deploy import plan
 from todo_cloud.deploy.execute import Outcome, deploy
 from todo_cloud.deploy.images import ImageError, image_values
 from todo_cloud.deploy.runner import ToolRunner
-from todo_cloud.deploy.secrets import our_charts, required_secrets, strings_in
+from todo_cloud.deploy.secrets import our_charts, release_secrets
 from todo_cloud.deploy.state import ObserveError
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.render import RenderError, render_chart
@@ -81,9 +81,7 @@ def _deploy(env: envs.Environment, opts: plan.Options, args: argparse.Namespace)
               f"{exc.stderr.strip()}", file=sys.stderr)
         return int(Outcome.REFUSED)
     charts = our_charts()
-    configured = set().union(*(strings_in(yaml.safe_load(v.read_text())) for v in (UMBRELLA / "values.yaml",
-                                                                                   *opts.values)))
-    required = required_secrets(manifests, env.namespace, charts, configured)
+    required = release_secrets(manifests, env.namespace, opts.values)
     files = crds.crd_files()
     try:
         outcome = deploy(env, ToolRunner(kubeconfig), opts, manifests, required, charts, crds.crd_bundle(files),

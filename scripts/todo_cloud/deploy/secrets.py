@@ -20,10 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from todo_cloud import versions
 from todo_cloud.manifests import Manifest, chart_of, object_id
+from todo_cloud.paths import UMBRELLA
 
 # Secrets that Strimzi's cluster operator writes for a Kafka cluster named K: K + suffix.
 STRIMZI_KAFKA_SECRETS = (
@@ -166,3 +170,13 @@ def required_secrets(
             elif read not in entry.keys:
                 entry.keys = sorted([*entry.keys, read])
     return [needed[k] for k in sorted(needed)]
+
+
+def release_secrets(manifests: Iterable[Manifest], namespace: str,
+                    values_files: Iterable[Path]) -> list[RequiredSecret]:
+    """The Secrets a release of the umbrella needs but does not create, for the deploy, make up and the cluster
+    tests alike: references of our charts, and those of upstream charts that the umbrella's values.yaml or
+    `values_files` (the environment's file, then any extra ones) name."""
+    files = (UMBRELLA / "values.yaml", *values_files)
+    configured = set().union(*(strings_in(yaml.safe_load(f.read_text())) for f in files))
+    return required_secrets(manifests, namespace, our_charts(), configured)

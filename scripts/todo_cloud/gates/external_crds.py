@@ -4,7 +4,7 @@ The charts render Gateway API objects (served by DOKS itself) and cert-manager o
 cluster prerequisite). Their CRDs come from the Go modules of those projects, downloaded through the Go
 module proxy with `go mod download -json <module>@<version>` into the normal Go module cache: nothing is
 committed, nothing is fetched from GitHub. `todo-cloud validate` converts them like the chart CRDs
-(todo_cloud.gates.kubeschema); the simulated cluster may install them with `crd_documents()`.
+(todo_cloud.crds); the simulated cluster may install them with `crd_documents()`.
 
 Where Go or the module cannot be had, `Unavailable` carries the exact reason; the validate gate then
 reports every object of the pinned `groups` as "schema unavailable: <reason>" (a finding, never a pass).
@@ -23,9 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from todo_cloud import versions
+from todo_cloud import crds, versions
 from todo_cloud.run import CommandError, run
 
 DOWNLOAD_TIMEOUT = 600
@@ -55,13 +53,6 @@ def pins() -> list[ExternalCrds]:
     tables = versions.load().get("external_crds", {})
     return [ExternalCrds(name, t["module"], t["version"], tuple(t["paths"]), tuple(t["groups"]))
             for name, t in tables.items()]
-
-
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe loader that reads YAML 1.1's `=` (value) tag as a plain string."""
-
-
-_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 
 def _download_error(exc: CommandError) -> str:
@@ -98,9 +89,7 @@ def _documents(pin: ExternalCrds, directory: Path) -> Iterable[dict[str, Any]]:
     if not files:
         raise Unavailable(f"{pin.source} ({pin.name} CRDs) has no file matching {', '.join(pin.paths)}")
     for path in files:
-        for doc in yaml.load_all(path.read_text(), Loader=_Loader):
-            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                yield doc
+        yield from crds.documents(path.read_text())
 
 
 @cache

@@ -2,8 +2,8 @@
 
 Core kinds are checked against the strict Kubernetes OpenAPI schemas of the target minor, bundled by the
 pinned `kubernetes-validate` package. Custom resources are checked against JSON schemas converted from
-the `openAPIV3Schema` of the CRDs inside the pinned upstream chart archives (their `crds/` folders,
-nested subcharts included) and of the CRDs no chart ships, read from pinned Go modules
+the `openAPIV3Schema` of the CRDs inside the pinned upstream chart archives (todo_cloud.crds: their `crds/`
+folders, nested subcharts included) and of the CRDs no chart ships, read from pinned Go modules
 (versions.toml [external_crds], todo_cloud.gates.external_crds), all cached under .cache/crd-schemas/.
 An object whose kind and apiVersion no source knows is a finding too; so is an object of an external
 group whose module cannot be had here ("schema unavailable: <reason>"): it is never passed unchecked.
@@ -11,11 +11,9 @@ group whose module cannot be had here ("schema unavailable: <reason>"): it is ne
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
-import tarfile
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -23,18 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from referencing import Registry, Resource
 
-from todo_cloud import versions
+from todo_cloud import crds, versions
 from todo_cloud.gates import Finding, external_crds, secretstore
 from todo_cloud.manifests import object_id
-from todo_cloud.paths import CACHE, UMBRELLA
+from todo_cloud.paths import CACHE
 from todo_cloud.render import Manifest
 
 GATE = "validate"
-# Part of every cache key of converted CRD schemas: change it when to_json_schema changes.
-CONVERSION = "crd-schemas-v2"
+# Part of every cache key of converted CRD schemas: change it when todo_cloud.crds' conversion changes.
+CONVERSION = "crd-schemas-v3"
 
 
 def kubernetes_minor() -> str:
@@ -75,83 +72,11 @@ def _core_validator(api_version: str, kind: str) -> jsonschema.Draft202012Valida
 # --- CRD schemas from the upstream chart archives ------------------------------------------------------
 
 
-def chart_archives() -> list[Path]:
-    """The pinned upstream chart archives in the umbrella's charts/ folder."""
-    return sorted((UMBRELLA / "charts").glob("*.tgz"))
-
-
-class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe loader that reads YAML 1.1's `=` (value) tag, which some CRDs contain, as a plain string."""
-
-
-_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
-
-
-def _crd_documents(archive: Path) -> Iterable[dict[str, Any]]:
-    with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            parts = Path(member.name).parts
-            if not member.isfile() or "crds" not in parts[:-1] or not member.name.endswith((".yaml", ".yml")):
-                continue
-            # only a chart's own crds/ folder (`<chart>/crds/x.yaml`, `<chart>/charts/<sub>/crds/x.yaml`)
-            if parts[-2] != "crds":
-                continue
-            text = tar.extractfile(member).read().decode()  # type: ignore[union-attr]
-            for doc in yaml.load_all(text, Loader=_CrdLoader):
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                    yield doc
-
-
-def to_json_schema(node: Any) -> Any:
-    """A CRD's openAPIV3Schema as a strict JSON schema: objects with declared properties reject unknown
-    fields (as the API server's field validation does), Kubernetes extensions are honoured."""
-    if isinstance(node, list):
-        return [to_json_schema(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: to_json_schema(v) for k, v in node.items() if not k.startswith("x-kubernetes-")}
-    if node.get("x-kubernetes-int-or-string"):
-        out.pop("type", None)
-        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
-    if node.get("nullable"):
-        out.pop("nullable")
-        if "type" in out:
-            out["type"] = [out["type"], "null"]
-    if "properties" in out and "additionalProperties" not in out and not node.get(
-            "x-kubernetes-preserve-unknown-fields"):
-        out["additionalProperties"] = False
-    return out
-
-
-def _object_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    schema = copy.deepcopy(schema)
-    props = schema.setdefault("properties", {})
-    props.setdefault("apiVersion", {"type": "string"})
-    props.setdefault("kind", {"type": "string"})
-    props["metadata"] = {"type": "object"}  # checked by the API server, not by the CRD
-    return schema
-
-
 def _archives_digest(archives: list[Path]) -> str:
     digest = hashlib.sha256(CONVERSION.encode())
     for a in archives:
         digest.update(a.name.encode() + a.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def _schemas_of(crds: Iterable[dict[str, Any]], source: str) -> dict[str, dict[str, Any]]:
-    """`group/version/Kind` -> {source, scope, schema} of every served CRD version."""
-    schemas: dict[str, dict[str, Any]] = {}
-    for crd in crds:
-        spec = crd["spec"]
-        for version in spec.get("versions", []):
-            raw = (version.get("schema") or {}).get("openAPIV3Schema")
-            if raw is None or not version.get("served", True):
-                continue
-            key = f"{spec['group']}/{version['name']}/{spec['names']['kind']}"
-            schemas[key] = {"source": source, "scope": spec.get("scope", "Namespaced"),
-                            "schema": _object_schema(to_json_schema(raw))}
-    return schemas
 
 
 def _cached(name: str, build: Any) -> dict[str, dict[str, Any]]:
@@ -171,9 +96,7 @@ def _cached(name: str, build: Any) -> dict[str, dict[str, Any]]:
 @cache
 def chart_crd_schemas() -> dict[str, dict[str, Any]]:
     """Schemas of every CRD version in the pinned chart archives (cached)."""
-    archives = chart_archives()
-    return _cached(_archives_digest(archives), lambda: {
-        k: v for archive in archives for k, v in _schemas_of(_crd_documents(archive), archive.name).items()})
+    return _cached(_archives_digest(crds.chart_archives()), lambda: crds.chart_schemas(crds.crd_files()))
 
 
 @cache
@@ -184,7 +107,7 @@ def _external_crd_schemas() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     for pin in external_crds.pins():
         digest = hashlib.sha256(f"{CONVERSION} {pin.source} {pin.paths}".encode()).hexdigest()[:16]
         try:
-            schemas.update(_cached(f"{pin.name}-{digest}", lambda pin=pin: _schemas_of(
+            schemas.update(_cached(f"{pin.name}-{digest}", lambda pin=pin: crds.schemas_of(
                 external_crds.crd_documents_of(pin.name), pin.source)))
         except external_crds.Unavailable as exc:
             unavailable.update(dict.fromkeys(pin.groups, str(exc)))
