@@ -21,7 +21,6 @@ import ipaddress
 import json
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from todo_cloud import envs, kind_secrets, tools, versions
 from todo_cloud.deploy.secrets import RequiredSecret, release_secrets
 from todo_cloud.manifests import Manifest, image_references
 from todo_cloud.paths import CONFIG
-from todo_cloud.run import CommandError, run
+from todo_cloud.run import run
 
 ENV = "local"
 CLUSTER = "todo-chatbot"
@@ -235,10 +234,7 @@ def plan(ctx: Context) -> list[Step]:
 
 def stream(argv: list[Any], timeout: float = 900) -> None:
     """Run a long command with its output on the terminal (stderr); CommandError when it fails."""
-    args = [str(a) for a in argv]
-    code = subprocess.run(args, stdout=sys.stderr, check=False, timeout=timeout).returncode
-    if code != 0:
-        raise CommandError(args, code, "", "(its output is above)")
+    run(argv, timeout=timeout, stream=sys.stderr)
 
 
 def kubectl(ctx: Context, *args: str, input: str | None = None, check: bool = True, timeout: float = 600) -> Any:

@@ -10,7 +10,9 @@ PostgreSQL, daprd, Prometheus, ...) and guarantees the things a test harness nee
 - each process runs in its own session (process group), is killed with SIGKILL if the Python process that
   started it dies (Linux parent-death signal), and `stop`/`close` send SIGTERM to the whole group, then
   SIGKILL after a grace period; a `Supervisor` is a context manager and stops everything it started, in
-  reverse order, on exit, on an exception or on KeyboardInterrupt.
+  reverse order, on exit, on an exception or on KeyboardInterrupt;
+- a `detached` supervisor's processes outlive the Python process that started them (`make sim-up`): their
+  pids are kept by the caller, and `stop_groups` stops them later from another process.
 
 Usage:
     with Supervisor(workdir) as sup:
@@ -64,6 +66,41 @@ def signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
+def stop_groups(pids: Sequence[int], grace: float = 10.0) -> None:
+    """Stop process groups this process did not start (their leaders' pids, e.g. from a state file): SIGTERM
+    to every group at once, SIGKILL to those still there after `grace` seconds."""
+    for pid in pids:
+        signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in pids:
+        signal_group(pid, signal.SIGKILL)
+
+
+def port_free(port: int, host: str = LOOPBACK) -> bool:
+    """Whether host:`port` can be bound now (a fixed port a process is about to take)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(taken: set[int]) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now and that is not in `taken` (it is added there)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((LOOPBACK, 0))
+            port = int(sock.getsockname()[1])
+        if port not in taken:
+            taken.add(port)
+            return port
+    raise StartFailed("no free port on 127.0.0.1 after 100 tries")
+
+
 def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
     """True when something accepts TCP connections on host:port."""
     try:
@@ -100,6 +137,8 @@ class Supervisor:
     workdir: Path
     # Seconds between SIGTERM and SIGKILL when stopping a process group.
     grace: float = 10.0
+    # Processes outlive the Python process that starts them (no parent-death signal); see `stop_groups`.
+    detached: bool = False
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _ports: set[int] = field(default_factory=set, repr=False)
 
@@ -110,14 +149,7 @@ class Supervisor:
 
     def free_port(self) -> int:
         """A TCP port on 127.0.0.1 that nothing listens on now and this supervisor has not handed out."""
-        for _ in range(100):
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.bind((LOOPBACK, 0))
-                port = int(sock.getsockname()[1])
-            if port not in self._ports:
-                self._ports.add(port)
-                return port
-        raise StartFailed("no free port on 127.0.0.1 after 100 tries")
+        return free_port(self._ports)
 
     # -- processes --
 
@@ -133,7 +165,7 @@ class Supervisor:
             proc = subprocess.Popen(
                 [str(a) for a in argv], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=cwd or self.workdir,
-                env=dict(env) if env is not None else None, preexec_fn=_die_with_parent)
+                env=dict(env) if env is not None else None, preexec_fn=None if self.detached else _die_with_parent)
         self.children[name] = proc
         return proc
 

@@ -18,14 +18,11 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +32,8 @@ import yaml
 from todo_cloud import envs, tools
 from todo_cloud.cluster_shape import NodePool, ShapeError, node_pool
 from todo_cloud.paths import REPO, user_cache
-from todo_cloud.run import CommandError, run
+from todo_cloud.processes import Supervisor, free_port, port_free, stop_groups
+from todo_cloud.run import CommandError, Completed, TimeoutExpired, run
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 BUILD_HINT = "run `make sim-build` (tools/sim/build.sh)"
@@ -105,20 +103,9 @@ def check_binaries(folder: Path) -> None:
                               f"{BUILD_HINT}")
 
 
-def port_free(port: int) -> bool:
-    """Whether 127.0.0.1:`port` can be bound now."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_ports(fixed: Mapping[str, int] | None = None) -> dict[str, int]:
     """A loopback port per component: `fixed` ones are checked (PortInUse names a taken one), the rest
-    are picked by the kernel."""
+    are picked by the kernel (todo_cloud.processes.free_port), all distinct."""
     fixed = dict(fixed or {})
     unknown = set(fixed) - set(COMPONENTS)
     if unknown:
@@ -126,15 +113,8 @@ def free_ports(fixed: Mapping[str, int] | None = None) -> dict[str, int]:
     for name, port in fixed.items():
         if not port_free(port):
             raise PortInUse(f"port {port} on 127.0.0.1 (for {name}) is already in use; free it or pick another")
-    socks = [socket.socket() for _ in COMPONENTS]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        picked = {name: s.getsockname()[1] for name, s in zip(COMPONENTS, socks, strict=True)}
-    finally:
-        for s in socks:
-            s.close()
-    return {**picked, **fixed}
+    taken = set(fixed.values())
+    return {name: fixed[name] if name in fixed else free_port(taken) for name in COMPONENTS}
 
 
 # --- certificates and kubeconfigs ------------------------------------------------------------------------
@@ -253,10 +233,19 @@ class Cluster:
     binaries: Path
     ports: dict[str, int]
     context: str
-    pids: dict[str, int] = field(default_factory=dict)
+    # The processes outlive this Python process (`todo-cloud sim up`); `down` stops them by their pids.
+    detached: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
+    supervisor: Supervisor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(self.workdir, detached=self.detached)
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Process id (and process group) of every component started, by name."""
+        return {name: proc.pid for name, proc in self.supervisor.children.items()}
 
     @property
     def server(self) -> str:
@@ -267,17 +256,13 @@ class Cluster:
         return self.workdir / "admin.kubeconfig"
 
     def log(self, component: str) -> Path:
-        return self.workdir / f"{component}.log"
+        return self.supervisor.log(component)
 
     def log_tail(self, component: str, lines: int = 25) -> str:
-        try:
-            text = self.log(component).read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join("    " + line for line in text.strip().splitlines()[-lines:]) or "    (empty log)"
+        return self.supervisor.tail(component, lines)
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True,
-                timeout: float = 120) -> subprocess.CompletedProcess[str]:
+                timeout: float = 120) -> Completed[str]:
         """The pinned kubectl against this cluster (admin)."""
         return run([tools.path("kubectl"), "--kubeconfig", self.kubeconfig, *args], input=input, check=check,
                    timeout=timeout)
@@ -292,20 +277,10 @@ class Cluster:
     # -- processes --
 
     def _start(self, component: str, args: Sequence[str | Path]) -> None:
-        log = self.log(component).open("wb")
-        proc = subprocess.Popen([str(self.binaries / component.split(":")[0]), *map(str, args)], stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                cwd=self.workdir)
-        log.close()
-        self.pids[component] = proc.pid
-        self._children[component] = proc
+        self.supervisor.start(component, [self.binaries / component, *args])
 
     def alive(self, component: str) -> bool:
-        proc = self._children.get(component)
-        if proc is not None:
-            return proc.poll() is None
-        pid = self.pids.get(component)
-        return pid is not None and _pid_alive(pid)
+        return self.supervisor.alive(component)
 
     def check_alive(self) -> None:
         """Raise StartFailed (PortInUse when the log says so) for the first component that exited."""
@@ -329,21 +304,8 @@ class Cluster:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        """Stop every process group (etcd last), TERM then KILL; reap children."""
-        order = [c for c in self.pids if c != "etcd"] + (["etcd"] if "etcd" in self.pids else [])
-        for group in (order[:-1], order[-1:]) if order and order[-1] == "etcd" else (order,):
-            for c in group:
-                _signal_group(self.pids[c], signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while any(self.alive(c) for c in group) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            for c in group:
-                _signal_group(self.pids[c], signal.SIGKILL)
-            for c in group:
-                proc = self._children.get(c)
-                if proc is not None:
-                    with suppress(subprocess.TimeoutExpired):
-                        proc.wait(timeout=5)
+        """Stop every process group, the last started first (etcd last), TERM then KILL; reap children."""
+        self.supervisor.close()
 
     # -- start-up --
 
@@ -425,20 +387,28 @@ class Cluster:
             self.notes.append(f"stand-in CRDs without schema for Gateway API and cert-manager: {exc}")
             return stand_in_crds()
 
+    def _probe(self, *args: str) -> Completed[str] | None:
+        """One kubectl call of a readiness poll; None when it fails or gets no answer within 10 s (a busy
+        API server: the poll's own deadline decides)."""
+        try:
+            got = self.kubectl(*args, check=False, timeout=10)
+        except TimeoutExpired:
+            return None
+        return got if got.returncode == 0 else None
+
     def _readyz(self) -> bool:
-        return self.kubectl("get", "--raw=/readyz", check=False, timeout=10).returncode == 0
+        return self._probe("get", "--raw=/readyz") is not None
 
     def _nodes_ready(self, count: int) -> bool:
-        got = self.kubectl("get", "nodes", "-o", "json", check=False, timeout=10)
-        if got.returncode != 0:
+        got = self._probe("get", "nodes", "-o", "json")
+        if got is None:
             return False
         ready = [n for n in json.loads(got.stdout)["items"]
                  if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))]
         return len(ready) >= count
 
     def _has_default_sa(self, namespace: str) -> bool:
-        return self.kubectl("-n", namespace, "get", "serviceaccount", "default", check=False,
-                            timeout=10).returncode == 0
+        return self._probe("-n", namespace, "get", "serviceaccount", "default") is not None
 
 
 def _bare_pod_complete_stage() -> dict[str, Any]:
@@ -454,21 +424,6 @@ def _bare_pod_complete_stage() -> dict[str, Any]:
                      {"key": ".metadata.ownerReferences", "operator": "DoesNotExist"}]},
                  "weight": 1, "delay": {"durationMilliseconds": 1000},
                  "next": {"statusTemplate": "phase: Succeeded\n"}}}
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
 
 
 @contextmanager
@@ -501,7 +456,7 @@ def up(env: str) -> int:
     try:
         folder = bin_dir()
         workdir = Path(tempfile.mkdtemp(prefix=f"todo-sim-{env}-"))
-        cluster = Cluster(env, workdir, folder, free_ports(), envs.get(env).kube_context)
+        cluster = Cluster(env, workdir, folder, free_ports(), envs.get(env).kube_context, detached=True)
         try:
             cluster.start()
         except BaseException:
@@ -527,11 +482,14 @@ def down() -> int:
         print("sim down: no simulated cluster is up", file=sys.stderr)
         return 0
     state = json.loads(STATE.read_text())
-    cluster = Cluster(state["env"], Path(state["workdir"]), Path(), {}, "", pids=dict(state["pids"]))
-    cluster.stop()
-    shutil.rmtree(cluster.workdir, ignore_errors=True)
+    pids: dict[str, int] = dict(state["pids"])
+    # etcd last, as a running cluster stops
+    stop_groups([pid for name, pid in pids.items() if name != "etcd"])
+    stop_groups([pid for name, pid in pids.items() if name == "etcd"])
+    workdir = Path(state["workdir"])
+    shutil.rmtree(workdir, ignore_errors=True)
     STATE.unlink()
-    print(f"sim down: stopped {len(cluster.pids)} processes, removed {cluster.workdir}")
+    print(f"sim down: stopped {len(pids)} processes, removed {workdir}")
     return 0
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any
 
 from todo_cloud import gobuild, versions
 from todo_cloud.paths import CACHE, TERRAFORM
-from todo_cloud.run import run
+from todo_cloud.run import Completed, run
 
 ENVIRONMENTS_DIR = TERRAFORM / "environments"
 WORK = CACHE / "terraform"
@@ -177,7 +176,7 @@ def variables_module(where: Path) -> Path:
     return where
 
 
-def check_variables(var_files: list[Path], where: Path, binary: Path) -> subprocess.CompletedProcess[str]:
+def check_variables(var_files: list[Path], where: Path, binary: Path) -> Completed[str]:
     """`tofu plan` over the variables-only module with `var_files` (later ones win); not checked."""
     module = variables_module(where / "module")
     return run([binary, f"-chdir={module}", "plan", "-input=false", "-lock=false", "-no-color",

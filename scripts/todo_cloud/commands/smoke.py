@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from todo_cloud import envs
 from todo_cloud.paths import REPO
+from todo_cloud.run import run as run_command
 
 # Environment variables the smoke tests read (tests/smoke/conftest.py).
 ENV_VAR = "TODO_CLOUD_SMOKE_ENV"
@@ -41,4 +41,4 @@ def run(args: argparse.Namespace) -> int:
         child[KUBECONFIG_VAR] = str(kubeconfig)
     cmd = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-o", "addopts=-ra --strict-markers -p no:cacheprovider",
            str(REPO / "tests" / "smoke"), *args.pytest_args]
-    return subprocess.run(cmd, cwd=REPO, env=child, check=False).returncode
+    return run_command(cmd, check=False, cwd=REPO, env=child, stream=sys.stdout).returncode

@@ -7,14 +7,13 @@ against a real cluster, a simulated one (any kubeconfig), or a recording fake in
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from todo_cloud import tools
-from todo_cloud.run import run
+from todo_cloud.run import TimeoutExpired, run
 
 TOOLS = ("helm", "kubectl")
 
@@ -52,6 +51,6 @@ class ToolRunner:
             raise ValueError(f"the deploy runs only {', '.join(TOOLS)}, not {argv[:1]}")
         try:
             proc = run([tools.path(argv[0]), *argv[1:]], check=False, input=input, env=self.env, timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except TimeoutExpired:
             return Result(124, "", f"{argv[0]} {argv[1]}: no answer within {timeout:.0f} s; stopped")
         return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from todo_cloud import crds, versions
-from todo_cloud.run import CommandError, run
+from todo_cloud.run import CommandError, TimeoutExpired, run
 
 DOWNLOAD_TIMEOUT = 600
 
@@ -75,7 +74,7 @@ def module_dir(pin: ExternalCrds) -> Path:
     except CommandError as exc:
         raise Unavailable(f"{pin.source} ({pin.name} CRDs) cannot be downloaded from the Go module proxy: "
                           f"{_download_error(exc)}") from exc
-    except subprocess.TimeoutExpired as exc:
+    except TimeoutExpired as exc:
         raise Unavailable(f"{pin.source} ({pin.name} CRDs): go mod download took longer than "
                           f"{exc.timeout:.0f} s") from exc
     directory = Path(info.get("Dir") or "")
