@@ -1,12 +1,11 @@
-# todo-chatbot-cloud: every target is a thin wrapper around the bootstrap or the `todo-cloud` CLI.
-# `make help` lists them. Versions of every tool and upstream chart: versions.toml.
+# todo-chatbot-cloud: every target is `todo-cloud <command>` (`todo-cloud --help` is the map), except bootstrap
+# and lock, which run before the venv exists. `make help` lists them. Versions of tools and charts: versions.toml.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV ?= local
 PYTEST_ARGS ?=
 VENV := .venv
-PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/todo-cloud
 BOOTSTRAP := PYTHONPATH=scripts python3 -m todo_cloud.bootstrap --quiet
 
@@ -16,14 +15,14 @@ BOOTSTRAP := PYTHONPATH=scripts python3 -m todo_cloud.bootstrap --quiet
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-test: bootstrap deps ## bootstrap what is missing, then run the whole suite (skips say why)
-	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+test: bootstrap deps ## bootstrap what is missing, then run the whole suite (skips say why) [PYTEST_ARGS=...]
+	$(CLI) test -- $(PYTEST_ARGS)
 
 up: bootstrap ## deploy the local environment to a kind cluster (needs Docker and kind)
-	@$(PY) -m todo_cloud.kind up
+	@$(CLI) up
 
 down: bootstrap ## delete the local kind cluster
-	@$(PY) -m todo_cloud.kind down
+	@$(CLI) down
 
 bootstrap: ## venv, pinned helm/kubectl in .tools/bin, checkov venv (idempotent)
 	@$(BOOTSTRAP)
@@ -59,7 +58,7 @@ check-nodes: bootstrap ## compare config/prices.yaml's node allocatable and DOKS
 	@$(CLI) nodes --env $(ENV) $(ARGS)
 
 test-charts: bootstrap deps ## the chart tests only (render, schema, policy)
-	$(PY) -m pytest -n auto tests/charts $(PYTEST_ARGS)
+	$(CLI) test --suite charts -- $(PYTEST_ARGS)
 
 deploy: bootstrap deps ## deploy with health check and rollback: make deploy ENV=staging [ARGS=--dry-run]
 	@$(CLI) deploy --env $(ENV) $(ARGS)
@@ -70,23 +69,23 @@ smoke: bootstrap ## smoke tests against the running environment: make smoke ENV=
 publish: bootstrap deps ## package the umbrella and push it to the OCI registry [ARGS=--registry oci://...]
 	@$(CLI) publish $(ARGS)
 
-tools-go: ## build every Go-built tool of versions.toml [go_tools] into the user cache
-	@$(PY) -c 'import sys; from todo_cloud import tools, versions; [print(tools.build_go_tool(n)) for n in versions.load().get("go_tools", {})]'
+tools-go: bootstrap ## build every Go-built tool of versions.toml [go_tools] into the user cache
+	@$(CLI) tools-go
 
-sim-build: ## build the simulated cluster's binaries from the Go module proxy (cached outside the repo)
-	@bash tools/sim/build.sh
+sim-build: bootstrap ## build the simulated cluster's binaries from the Go module proxy (cached outside the repo)
+	@$(CLI) sim build
 
 sim-up: bootstrap ## start the simulated cluster (etcd, apiserver, scheduler, controller-manager, kwok): make sim-up ENV=production
-	@$(PY) -m todo_cloud.sim up --env $(ENV)
+	@$(CLI) sim up --env $(ENV)
 
 sim-down: bootstrap ## stop the simulated cluster
-	@$(PY) -m todo_cloud.sim down
+	@$(CLI) sim down
 
 tf-validate: bootstrap ## terraform init -backend=false && validate for staging and production
-	@$(PY) -m todo_cloud.terraform validate
+	@$(CLI) terraform validate
 
 bench: bootstrap deps ## wall times against targets: bootstrap when done, render per env, the gates, the suite
-	@$(PY) -m todo_cloud.bench
+	@$(CLI) bench
 
 lock: ## re-freeze requirements.lock and tools/checkov.lock from the top-level pins
 	@PYTHONPATH=scripts python3 -m todo_cloud.lock

@@ -1,7 +1,7 @@
 """Terraform checks with a real CLI: OpenTofu and the DigitalOcean provider, both built from Go modules.
 
-Usage: python -m todo_cloud.terraform validate [--env staging] [--no-build]
-       python -m todo_cloud.terraform build
+Usage: todo-cloud terraform validate [--env staging] [--no-build]   (make tf-validate)
+       todo-cloud terraform build
 
 `validate` does, per environment (terraform/environments/<env>.tfvars):
 1. variables: `tofu plan -input=false -var-file=<env>.tfvars` over a copy of terraform/variables.tf alone,
@@ -22,10 +22,8 @@ the user cache's go-bin folder next to the [go_tools] builds.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,33 +249,3 @@ def validate(envs: list[str], build: bool = True) -> list[Result]:
         else:
             results.append(validate_configuration(env, binary, provider_binary, version))
     return results
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m todo_cloud.terraform", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("validate", help="variables and configuration checks per environment")
-    check.add_argument("--env", action="append", choices=environments(), help="environment (repeatable; default all)")
-    check.add_argument("--no-build", action="store_true", help="use only binaries already built")
-    sub.add_parser("build", help="build the pinned OpenTofu and DigitalOcean provider")
-    args = parser.parse_args(argv)
-    if args.command == "build":
-        status = 0
-        for name in (TOFU, PROVIDER):
-            try:
-                print(f"{name}: {_built(name, build=True)}")
-            except Unavailable as exc:
-                print(f"{name}: unavailable: {exc}", file=sys.stderr)
-                status = 1
-        return status
-    results = validate(args.env or environments(), build=not args.no_build)
-    for result in results:
-        print(f"{result.status:8s} {result.name}" + (f": {result.detail}" if result.status == "skipped" else ""))
-        if result.status == "failed":
-            print("\n".join(f"  $ {c}" for c in result.commands) + ("\n" if result.commands else ""), end="")
-            print("  " + result.detail.replace("\n", "\n  "), file=sys.stderr)
-    return 1 if any(r.status == "failed" for r in results) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

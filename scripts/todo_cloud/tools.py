@@ -175,18 +175,6 @@ def install(name: str) -> Path:
     raise ToolError(f"{name} {pin['version']} could not be installed: " + "; ".join(errors))
 
 
-def main() -> int:
-    for name in MANAGED:
-        try:
-            print(f"{name:8s} {install(name)} ({versions.tool(name)['version']})")
-        except ToolError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from todo_cloud import envs, sim, tools
+from todo_cloud import envs, tools
 from todo_cloud.deploy.secrets import release_secrets
 from todo_cloud.paths import VENV
 from todo_cloud.render import Manifest
 from todo_cloud.run import run
+from todo_cloud.sim import cluster as sim
 
 HERE = Path(__file__).parent
 # Values added to every deploy of these tests while a known finding is open (each one names its finding).

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from cluster_support import HERE, KNOWN_FINDINGS, Deployment, create_required_secrets, deploy
 
-from todo_cloud import deps, envs, sim
+from todo_cloud import deps, envs
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.render import render_chart
+from todo_cloud.sim import cluster as sim
 
 GROUP = "sim-cluster"
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from todo_cloud import cli, sim
+from todo_cloud import cli
 from todo_cloud.paths import CONFIG
+from todo_cloud.sim import cluster as sim
 
 PAUSE = "registry.k8s.io/pause:3.10"
 

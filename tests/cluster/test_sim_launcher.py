@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from todo_cloud import sim
+from todo_cloud.sim import cluster as sim
 
 
 @pytest.fixture

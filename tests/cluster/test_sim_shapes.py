@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from todo_cloud import envs, sim
+from todo_cloud import envs
 from todo_cloud.cluster_shape import node_pool, tfvars
 from todo_cloud.paths import REPO
 from todo_cloud.run import run
+from todo_cloud.sim import cluster as sim
+from todo_cloud.sim import lifecycle, objects
 
 
 def test_the_local_pool_is_the_three_kind_workers_one_zone_each() -> None:
-    nodes = sim.fake_nodes(node_pool("local"))
+    nodes = objects.fake_nodes(node_pool("local"))
     assert [n["metadata"]["labels"]["topology.kubernetes.io/zone"] for n in nodes] == ["zone-a", "zone-b", "zone-c"]
     assert {n["status"]["allocatable"]["cpu"] for n in nodes} == {"2"}
     assert {n["status"]["allocatable"]["memory"] for n in nodes} == {"4Gi"}
@@ -22,7 +24,7 @@ def test_the_local_pool_is_the_three_kind_workers_one_zone_each() -> None:
 
 @pytest.mark.parametrize("env", ["staging", "production"])
 def test_a_doks_pool_has_the_minimum_node_count_of_its_size_without_zones(env: str) -> None:
-    nodes = sim.fake_nodes(node_pool(env))
+    nodes = objects.fake_nodes(node_pool(env))
     assert len(nodes) == int(tfvars(env)["node_min_count"])
     assert all(n["status"]["allocatable"] == {"cpu": "1900m", "memory": "2.5Gi", "pods": "110"} for n in nodes)
     assert all("topology.kubernetes.io/zone" not in n["metadata"]["labels"] for n in nodes)
@@ -72,6 +74,6 @@ def test_the_smoke_command_refuses_a_missing_kubeconfig(tmp_path: Path) -> None:
 
 def test_sim_down_without_a_cluster_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(sim, "STATE", tmp_path / "state.json")
-    assert sim.main(["down"]) == 0
+    monkeypatch.setattr(lifecycle, "STATE", tmp_path / "state.json")
+    assert lifecycle.down() == 0
     assert "no simulated cluster is up" in capsys.readouterr().err

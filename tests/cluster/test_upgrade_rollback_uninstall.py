@@ -16,12 +16,13 @@ import pytest
 import yaml
 from cluster_support import KNOWN_FINDINGS, Deployment, deploy, helm
 
-from todo_cloud import deps, sim
+from todo_cloud import deps
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy.execute import Outcome, rollback
 from todo_cloud.deploy.runner import ToolRunner
 from todo_cloud.paths import REPO
 from todo_cloud.run import run
+from todo_cloud.sim import cluster as sim
 
 # An upgrade that can never become healthy: kube-state-metrics asks for a node label no node has.
 UNSCHEDULABLE = {"kube-prometheus-stack": {"kube-state-metrics": {"nodeSelector": {"todo-sim/nowhere": "true"}}}}

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_cloud import envs, oci, pins
+from todo_cloud import envs
 from todo_cloud.cli import main
 from todo_cloud.paths import UMBRELLA
+from todo_cloud.release import oci, pins
 from todo_cloud.render import find, get, lookup, render_chart
 
 MISSING = "docker.io/grafana/loki"

@@ -17,7 +17,7 @@ import yaml
 from todo_cloud import envs, tools
 from todo_cloud.cli import main
 from todo_cloud.paths import UMBRELLA
-from todo_cloud.publish import PublishError, publish
+from todo_cloud.release.publish import PublishError, publish
 from todo_cloud.render import render_chart, render_environment
 from todo_cloud.run import run
 

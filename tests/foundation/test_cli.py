@@ -29,9 +29,9 @@ def test_make_render_with_unknown_env_fails_naming_the_valid_ones() -> None:
 
 
 def test_make_up_without_docker_says_why_and_what_to_run_instead() -> None:
-    from todo_cloud import kind
+    from todo_cloud.local import lifecycle
 
-    if kind.missing() is None:
+    if lifecycle.missing() is None:
         pytest.skip("Docker and kind are present: make up would really create a cluster")
     proc = subprocess.run(["make", "-s", "up"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode != 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from todo_cloud import bench
+from todo_cloud.commands import bench
 
 
 def test_the_table_shows_each_step_against_its_target() -> None:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from todo_cloud import kind_local, versions
-from todo_cloud.kind_local import Pins
+from todo_cloud import versions
+from todo_cloud.local import checks
+from todo_cloud.local.checks import Pins
 from todo_cloud.paths import CONFIG
 
 PINS = Pins.load()
@@ -56,7 +57,7 @@ def test_postgres_is_pinned_to_an_exact_release_on_the_kind_network() -> None:
 
 def test_the_kind_config_names_the_cluster_make_up_creates() -> None:
     config = yaml.safe_load((CONFIG / "kind.yaml").read_text())
-    assert config["name"] == kind_local.CLUSTER
+    assert config["name"] == checks.CLUSTER
     assert not [n for n in config["nodes"] if "image" in n], "the node image comes from versions.toml [kind]"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from todo_cloud.deploy.secrets import RequiredSecret, required_secrets
-from todo_cloud.kind_local import release_requirements
+from todo_cloud.local.checks import release_requirements
 from todo_cloud.render import Manifest
 
 NS = "todo-chatbot"

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from todo_cloud import kind, kind_local, kind_secrets, tools
+from todo_cloud import tools
 from todo_cloud.deploy.secrets import RequiredSecret, SecretRef
-from todo_cloud.kind_local import Context, Pins, Unready
+from todo_cloud.local import checks, docker, lifecycle, steps
+from todo_cloud.local import secrets as local_secrets
+from todo_cloud.local.checks import Context, Pins, Unready
 
 STEPS = ["cluster", "namespaces", "postgres", "secrets", "gateway-api-crds", "envoy-gateway", "gateway-class",
          "images", "deploy"]
@@ -61,8 +63,8 @@ def kind_reporting(folder: Path, version: str) -> None:
 
 
 def test_without_docker_make_up_says_why_in_one_line(fake_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert kind.missing() == "no docker client on PATH"
-    assert kind.up() == 1
+    assert lifecycle.missing() == "no docker client on PATH"
+    assert lifecycle.up() == 1
     out = capsys.readouterr()
     assert out.err == f"make up: cannot create a kind cluster here: no docker client on PATH; {INSTEAD}\n"
     assert out.out == ""
@@ -70,7 +72,7 @@ def test_without_docker_make_up_says_why_in_one_line(fake_path: Path, capsys: py
 
 def test_without_a_docker_engine_make_up_says_so(fake_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fake_bin(fake_path, "docker", "exit 1")
-    assert kind.up() == 1
+    assert lifecycle.up() == 1
     assert capsys.readouterr().err == (
         "make up: cannot create a kind cluster here: no Docker engine is running (`docker info` fails); "
         f"{INSTEAD}\n")
@@ -80,7 +82,7 @@ def test_without_a_docker_engine_make_up_says_so(fake_path: Path, capsys: pytest
 def test_without_kind_make_up_says_how_to_get_the_pinned_one(fake_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     docker_with_images(fake_path, ())
-    assert kind.up() == 1
+    assert lifecycle.up() == 1
     assert capsys.readouterr().err == (
         "make up: cannot create a kind cluster here: no kind v0.31.0: `make tools-go` builds it "
         f"(go install sigs.k8s.io/kind@v0.31.0), or put kind v0.31.0 on PATH; {INSTEAD}\n")
@@ -89,13 +91,13 @@ def test_without_kind_make_up_says_how_to_get_the_pinned_one(fake_path: Path,
 def test_a_kind_of_another_version_is_not_used(fake_path: Path) -> None:
     docker_with_images(fake_path, ())
     kind_reporting(fake_path, "v0.20.0")
-    assert kind.missing() == ("no kind v0.31.0 (the kind on PATH is v0.20.0): `make tools-go` builds it "
+    assert lifecycle.missing() == ("no kind v0.31.0 (the kind on PATH is v0.20.0): `make tools-go` builds it "
                               "(go install sigs.k8s.io/kind@v0.31.0), or put kind v0.31.0 on PATH")
 
 
 def test_a_kind_of_the_pinned_version_on_path_is_used(fake_path: Path) -> None:
     kind_reporting(fake_path, "v0.31.0")
-    assert kind_local.kind_binary(Pins.load()) == fake_path / "kind"
+    assert checks.kind_binary(Pins.load()) == fake_path / "kind"
 
 
 def test_a_missing_image_stops_make_up_before_anything_changes(
@@ -103,7 +105,7 @@ def test_a_missing_image_stops_make_up_before_anything_changes(
     del upstream_charts
     docker_with_images(fake_path, (FRONTEND,))
     kind_reporting(fake_path, "v0.31.0")
-    assert kind.up() == 1
+    assert lifecycle.up() == 1
     assert capsys.readouterr().err == (
         f"make up: cannot deploy the local environment: the image {BACKEND} is not in the local Docker: build and "
         f"tag it from the app's source (`docker build -t {BACKEND} <its source folder>`), then run make up again; "
@@ -114,7 +116,7 @@ def test_a_missing_image_stops_make_up_before_anything_changes(
 
 
 def test_two_missing_images_are_named_in_one_line() -> None:
-    assert kind_local.missing_images_message([BACKEND, FRONTEND]) == (
+    assert checks.missing_images_message([BACKEND, FRONTEND]) == (
         f"the images {BACKEND}, {FRONTEND} are not in the local Docker: build and tag each from its app's source "
         "(`docker build -t <image> <its source folder>`), then run make up again")
 
@@ -123,19 +125,19 @@ def test_the_images_make_up_loads_are_the_locally_built_app_images(upstream_char
     del upstream_charts
     from todo_cloud.render import render_environment
 
-    assert kind_local.local_images(render_environment("local"), kind_local.local_registry()) == [BACKEND, FRONTEND]
+    assert checks.local_images(render_environment("local"), checks.local_registry()) == [BACKEND, FRONTEND]
 
 
 def test_a_secret_without_recipe_stops_make_up_before_anything_changes(
         fake_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kind_local, "release_requirements", lambda manifests: [
+    monkeypatch.setattr(checks, "release_requirements", lambda manifests: [
         RequiredSecret(SecretRef("todo-chatbot", "todo-chatbot-new"), ["Deployment/todo-chatbot/todo-chatbot-backend"],
                        ["k"])])
     monkeypatch.setattr("todo_cloud.render.render_environment", lambda env: [])
     monkeypatch.setattr("todo_cloud.deps.ensure", lambda: type("S", (), {"ready": True})())
     with pytest.raises(Unready, match=r"^no recipe for Secret todo-chatbot/todo-chatbot-new \(referenced by "
                                       r"Deployment/todo-chatbot/todo-chatbot-backend\)"):
-        kind_local.prepare(fake_path / "kind")
+        checks.prepare(fake_path / "kind")
     assert calls(fake_path) == []
 
 
@@ -148,9 +150,9 @@ def context() -> Context:
 
 
 def test_the_steps_come_in_this_order() -> None:
-    steps = kind_local.plan(context())
-    assert [s.key for s in steps] == STEPS
-    titles = {s.key: s.title for s in steps}
+    planned = steps.plan(context())
+    assert [s.key for s in planned] == STEPS
+    titles = {s.key: s.title for s in planned}
     assert Pins.load().node_image in titles["cluster"]
     assert "v1.9.1" in titles["envoy-gateway"] and "envoy-gateway-system" in titles["envoy-gateway"]
     assert "GatewayClass eg (gateway.envoyproxy.io/gatewayclass-controller)" in titles["gateway-class"]
@@ -161,17 +163,17 @@ def test_the_steps_come_in_this_order() -> None:
 def test_make_up_checks_then_runs_every_step_in_order(monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     done: list[str] = []
-    monkeypatch.setattr(kind_local, "docker_missing", lambda: None)
-    monkeypatch.setattr(kind_local, "kind_binary", lambda pins, build=False: Path("/fake/kind"))
-    monkeypatch.setattr(kind_local, "prepare",
+    monkeypatch.setattr(docker, "docker_missing", lambda: None)
+    monkeypatch.setattr(checks, "kind_binary", lambda pins, build=False: Path("/fake/kind"))
+    monkeypatch.setattr(checks, "prepare",
                         lambda kind_bin, check_images=True: (done.append("checks"), context())[1])
     for name, key in (("create_cluster", "cluster"), ("start_postgres", "postgres"), ("create_secrets", "secrets"),
                       ("apply_gateway_api_crds", "gateway-api-crds"), ("install_envoy_gateway", "envoy-gateway"),
                       ("apply_gateway_class", "gateway-class"), ("load_images", "images")):
-        monkeypatch.setattr(kind_local, name, lambda ctx, key=key: done.append(key))
-    monkeypatch.setattr(kind_local, "apply_namespaces", lambda: done.append("namespaces"))
-    monkeypatch.setattr(kind_local, "deploy", lambda: done.append("deploy"))
-    assert kind.up() == 0
+        monkeypatch.setattr(steps, name, lambda ctx, key=key: done.append(key))
+    monkeypatch.setattr(steps, "apply_namespaces", lambda: done.append("namespaces"))
+    monkeypatch.setattr(steps, "deploy", lambda: done.append("deploy"))
+    assert lifecycle.up() == 0
     assert done == ["checks", *STEPS]
     out = capsys.readouterr()
     assert "make up: the local environment is deployed" in out.out
@@ -181,18 +183,18 @@ def test_make_up_checks_then_runs_every_step_in_order(monkeypatch: pytest.Monkey
 def test_a_failing_step_stops_make_up_saying_it_can_be_run_again(monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     done: list[str] = []
-    monkeypatch.setattr(kind_local, "docker_missing", lambda: None)
-    monkeypatch.setattr(kind_local, "kind_binary", lambda pins, build=False: Path("/fake/kind"))
-    monkeypatch.setattr(kind_local, "prepare", lambda kind_bin, check_images=True: context())
-    monkeypatch.setattr(kind_local, "create_cluster", lambda ctx: done.append("cluster"))
-    monkeypatch.setattr(kind_local, "apply_namespaces", lambda: done.append("namespaces"))
+    monkeypatch.setattr(docker, "docker_missing", lambda: None)
+    monkeypatch.setattr(checks, "kind_binary", lambda pins, build=False: Path("/fake/kind"))
+    monkeypatch.setattr(checks, "prepare", lambda kind_bin, check_images=True: context())
+    monkeypatch.setattr(steps, "create_cluster", lambda ctx: done.append("cluster"))
+    monkeypatch.setattr(steps, "apply_namespaces", lambda: done.append("namespaces"))
 
     def no_postgres(ctx: Context) -> None:
         raise Unready("PostgreSQL in the container todo-chatbot-postgres is not ready after 120 s")
 
-    monkeypatch.setattr(kind_local, "start_postgres", no_postgres)
-    monkeypatch.setattr(kind_local, "create_secrets", lambda ctx: done.append("secrets"))
-    assert kind.up() == 1
+    monkeypatch.setattr(steps, "start_postgres", no_postgres)
+    monkeypatch.setattr(steps, "create_secrets", lambda ctx: done.append("secrets"))
+    assert lifecycle.up() == 1
     assert done == ["cluster", "namespaces"]
     err = capsys.readouterr().err
     assert "make up: failed: PostgreSQL in the container todo-chatbot-postgres is not ready after 120 s\n" in err
@@ -205,7 +207,7 @@ def test_the_dry_run_checks_and_prints_the_steps_without_changing_anything(
     del upstream_charts
     monkeypatch.setattr("todo_cloud.gates.external_crds.crd_documents_of",
                         lambda name: ({"kind": "CustomResourceDefinition"},))
-    assert kind.main(["up", "--dry-run"]) == 1  # no Docker here: make up would stop
+    assert lifecycle.up(dry_run=True) == 1  # no Docker here: make up would stop
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "make up --dry-run: nothing is changed"
     assert "  docker: no docker client on PATH" in out
@@ -226,20 +228,20 @@ INSPECT = {"Config": {"Image": "postgres:17.10-alpine",
 
 
 def test_the_database_address_and_password_are_read_back_from_the_container() -> None:
-    db = kind_local.database_of(json.loads(json.dumps(INSPECT)), Pins.load().postgres)
-    assert db == kind_secrets.Database("172.18.0.9", 5432, "todo", "abc=def", "todo")
+    db = steps.database_of(json.loads(json.dumps(INSPECT)), Pins.load().postgres)
+    assert db == local_secrets.Database("172.18.0.9", 5432, "todo", "abc=def", "todo")
     assert db.url == "postgresql://todo:abc%3Ddef@172.18.0.9:5432/todo?sslmode=disable"
 
 
 def test_a_container_off_the_kind_network_is_named() -> None:
     state = {**INSPECT, "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.2"}}}}
     with pytest.raises(Unready, match="todo-chatbot-postgres has no address on the Docker network kind"):
-        kind_local.database_of(state, Pins.load().postgres)
+        steps.database_of(state, Pins.load().postgres)
 
 
 def test_envoy_gateway_is_installed_from_the_pinned_chart(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tools, "path", lambda name: Path(f"/pinned/{name}"))
-    argv = kind_local.envoy_gateway_argv(context())
+    argv = steps.envoy_gateway_argv(context())
     assert argv[:4] == ["/pinned/helm", "upgrade", "eg", "oci://docker.io/envoyproxy/gateway-helm"]
     assert argv[argv.index("--version") + 1] == "v1.9.1"
     assert argv[argv.index("--namespace") + 1] == "envoy-gateway-system"
@@ -253,7 +255,7 @@ def test_the_gateway_class_is_the_one_the_app_gateway_names() -> None:
     from todo_cloud import envs
 
     values = yaml.safe_load(envs.get("local").values_file.read_text())
-    assert kind_local.gateway_class(Pins.load()) == {
+    assert steps.gateway_class(Pins.load()) == {
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
         "metadata": {"name": values["app"]["exposure"]["gateway"]["className"]},
         "spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"}}

@@ -8,22 +8,47 @@ import sys
 from todo_cloud import deps as deps_module
 from todo_cloud import envs as envs_module
 
-# Module name -> one-line help, in the order `todo-cloud --help` lists them.
-COMMANDS = {
-    "envs": "list the environments",
-    "deps": "build the umbrella's chart dependencies (upstream repositories or a local mirror)",
-    "generate": "write the generated files (dashboards, rules, schemas, docs tables, Chart.lock)",
-    "render": "render one environment's manifests, one file per kind/name",
-    "lint": "helm lint --strict every chart with every environment, yamllint, ruff, actionlint",
-    "validate": "schema-validate every rendered object of every environment",
-    "policy": "checkov and the project's own policy checks over manifests, Terraform and workflows",
-    "report": "image inventory, capacity and cost of an environment",
-    "nodes": "check the report's node allocatable and DOKS system pods against the environment's cluster",
-    "images": "pin an environment's upstream images by digest in its values file",
-    "deploy": "install or upgrade an environment, health-check it, roll back on failure",
-    "smoke": "smoke tests against a running environment",
-    "publish": "package the umbrella chart and push it to an OCI registry",
+# What the project does, verb by verb, in the groups `todo-cloud --help` shows them. Each verb is the module
+# `todo_cloud.commands.<verb with - as _>`; each Makefile target runs one of them.
+GROUPS: dict[str, dict[str, str]] = {
+    "set up": {
+        "deps": "build the umbrella's chart dependencies (upstream repositories or a local mirror)",
+        "tools-go": "build the Go-built tools of versions.toml [go_tools] into the user cache",
+        "generate": "write the generated files (dashboards, rules, schemas, docs tables, Chart.lock)",
+    },
+    "look": {
+        "envs": "list the environments",
+        "render": "render one environment's manifests, one file per kind/name",
+        "report": "image inventory, capacity and cost of an environment",
+    },
+    "check": {
+        "lint": "helm lint --strict every chart with every environment, yamllint, ruff, actionlint",
+        "validate": "schema-validate every rendered object of every environment",
+        "policy": "checkov and the project's own policy checks over manifests, Terraform and workflows",
+        "terraform": "check each environment's Terraform with the pinned OpenTofu (validate), or build it",
+        "test": "run the pytest suites (all, or --suite NAME)",
+        "bench": "wall times of bootstrap, render, the gates, the suite and the simulated cluster",
+    },
+    "run an environment": {
+        "up": "the local environment on kind: cluster, PostgreSQL, Secrets, Envoy Gateway, deploy",
+        "down": "delete the local kind cluster",
+        "sim": "the simulated cluster (real control plane, KWOK nodes): up, down, build",
+        "deploy": "install or upgrade an environment, health-check it, roll back on failure",
+        "smoke": "smoke tests against a running environment",
+        "nodes": "check the report's node allocatable and DOKS system pods against the environment's cluster",
+    },
+    "release": {
+        "images": "pin an environment's upstream images by digest in its values file",
+        "publish": "package the umbrella chart and push it to an OCI registry",
+    },
 }
+# Verb -> one-line help, in the order `todo-cloud --help` lists them.
+COMMANDS = {verb: text for group in GROUPS.values() for verb, text in group.items()}
+
+
+def module_name(verb: str) -> str:
+    """The module of a verb: `todo_cloud.commands.tools_go` for `tools-go`."""
+    return f"todo_cloud.commands.{verb.replace('-', '_')}"
 
 
 # Exit code of a command whose prerequisites (the umbrella's upstream charts) cannot be had.

@@ -13,22 +13,16 @@ app image (production: by digest only). Exit codes: 0 healthy, 2 refused,
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 import yaml
 
-from todo_cloud import crds, envs
+from todo_cloud import envs
 from todo_cloud.deploy import plan
-from todo_cloud.deploy.execute import Outcome, deploy
+from todo_cloud.deploy.execute import Outcome, deploy_release
 from todo_cloud.deploy.images import ImageError, image_values
-from todo_cloud.deploy.runner import ToolRunner
-from todo_cloud.deploy.secrets import our_charts, release_secrets
-from todo_cloud.deploy.state import ObserveError
-from todo_cloud.paths import UMBRELLA
-from todo_cloud.render import RenderError, render_chart
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -69,24 +63,4 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"todo-cloud deploy: {exc}", file=sys.stderr)
             return int(Outcome.REFUSED)
-        return _deploy(env, opts, args)
-
-
-def _deploy(env: envs.Environment, opts: plan.Options, args: argparse.Namespace) -> int:
-    kubeconfig = args.kubeconfig or (Path(os.environ["KUBECONFIG"]) if os.environ.get("KUBECONFIG") else None)
-    try:
-        manifests = render_chart(UMBRELLA, opts.values, release=env.release, namespace=env.namespace)
-    except RenderError as exc:
-        print(f"todo-cloud deploy: the release of {env.name} does not render, nothing was changed:\n"
-              f"{exc.stderr.strip()}", file=sys.stderr)
-        return int(Outcome.REFUSED)
-    charts = our_charts()
-    required = release_secrets(manifests, env.namespace, opts.values)
-    files = crds.crd_files()
-    try:
-        outcome = deploy(env, ToolRunner(kubeconfig), opts, manifests, required, charts, crds.crd_bundle(files),
-                         crd_apis=crds.api_versions(files), dry_run=args.dry_run)
-    except ObserveError as exc:
-        print(f"todo-cloud deploy: cannot read the cluster, nothing was changed: {exc}", file=sys.stderr)
-        return int(Outcome.REFUSED)
-    return int(outcome)
+        return int(deploy_release(env, opts, kubeconfig=args.kubeconfig, dry_run=args.dry_run))

@@ -1,5 +1,5 @@
 """`todo-cloud images pin --env ENV [--check] [--mirror URL]`: pin the upstream images of an environment by
-digest in values/ENV.yaml (todo_cloud.pins; where each image is pinned: config/image-pins.yaml).
+digest in values/ENV.yaml (todo_cloud.release.pins; where each image is pinned: config/image-pins.yaml).
 
 Resolves every tag from its registry (needs network, or a registry mirror holding the images under their full
 names: --mirror, also $TODO_CLOUD_IMAGE_MIRROR). With --check nothing is written: exit 1 when a pin is missing
@@ -13,8 +13,9 @@ import functools
 import os
 import sys
 
-from todo_cloud import envs, oci, pins
+from todo_cloud import envs
 from todo_cloud.commands import UNAVAILABLE, upstream_ready
+from todo_cloud.release import oci, pins
 
 MIRROR_ENV = "TODO_CLOUD_IMAGE_MIRROR"
 

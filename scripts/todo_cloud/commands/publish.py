@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from todo_cloud.publish import DEFAULT_REGISTRY, REGISTRY_ENV, PublishError, publish
+from todo_cloud.release.publish import DEFAULT_REGISTRY, REGISTRY_ENV, PublishError, publish
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -1,28 +1,34 @@
 """Runs a plan through a runner; a failed health check rolls the release back to its last good revision.
 
-`deploy()` is the whole command without the CLI: observe, preflight, plan, then execute (or, with
-`dry_run`, print the plan and the diff against the deployed manifest, changing nothing). Against another
-cluster, e.g. the simulated one, pass `ToolRunner(kubeconfig)` and the environment with that cluster's
-context: `dataclasses.replace(envs.get("local"), kube_context="todo-sim")`.
+`deploy()` is the deploy of a rendered release: observe, preflight, plan, then execute (or, with `dry_run`,
+print the plan and the diff against the deployed manifest, changing nothing). Against another cluster, e.g.
+the simulated one, pass `ToolRunner(kubeconfig)` and the environment with that cluster's context:
+`dataclasses.replace(envs.get("local"), kube_context="todo-sim")`. `deploy_release()` is the whole
+`todo-cloud deploy` after its argument checks (render, required Secrets, CRDs, then `deploy()`), for the
+command and for make up alike.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import os
+import sys
 from collections.abc import Callable
 from enum import IntEnum
+from pathlib import Path
 
 import yaml
 
+from todo_cloud import crds
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy import preflight
-from todo_cloud.deploy.runner import Runner
-from todo_cloud.deploy.secrets import RequiredSecret
+from todo_cloud.deploy.runner import Runner, ToolRunner
+from todo_cloud.deploy.secrets import RequiredSecret, our_charts, release_secrets
 from todo_cloud.deploy.state import ObserveError, history_argv, last_good_revision, observe, parse_history
 from todo_cloud.envs import Environment
 from todo_cloud.manifests import Manifest, object_id
-from todo_cloud.render import parse_documents
+from todo_cloud.render import RenderError, parse_documents, render_chart
 
 Report = Callable[[str], None]
 # Seconds a runner command may take beyond the Helm/kubectl timeout it was given.
@@ -160,3 +166,29 @@ def deploy(
     for line in diff:
         report(line)
     return Outcome.OK
+
+
+def _to_stderr(line: str) -> None:
+    print(f"todo-cloud deploy: {line}", file=sys.stderr)
+
+
+def deploy_release(env: Environment, opts: planning.Options, *, kubeconfig: Path | None = None,
+                   dry_run: bool = False, report: Report = print, complain: Report = _to_stderr) -> Outcome:
+    """Render the release of `env` with `opts.values`, derive the Secrets it needs and the CRDs it brings, and
+    deploy it against the cluster of `kubeconfig` (default: $KUBECONFIG, else ~/.kube/config). A release that
+    does not render or a cluster that cannot be read is refused (`complain` says why) before any change."""
+    if kubeconfig is None and os.environ.get("KUBECONFIG"):
+        kubeconfig = Path(os.environ["KUBECONFIG"])
+    try:
+        manifests = render_chart(opts.chart, opts.values, release=env.release, namespace=env.namespace)
+    except RenderError as exc:
+        complain(f"the release of {env.name} does not render, nothing was changed:\n{exc.stderr.strip()}")
+        return Outcome.REFUSED
+    required = release_secrets(manifests, env.namespace, opts.values)
+    files = crds.crd_files()
+    try:
+        return deploy(env, ToolRunner(kubeconfig), opts, manifests, required, our_charts(), crds.crd_bundle(files),
+                      crd_apis=crds.api_versions(files), dry_run=dry_run, report=report)
+    except ObserveError as exc:
+        complain(f"cannot read the cluster, nothing was changed: {exc}")
+        return Outcome.REFUSED

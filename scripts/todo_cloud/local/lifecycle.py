@@ -1,28 +1,23 @@
-"""`make up` / `make down`: the local environment on a kind cluster.
+"""`todo-cloud up` / `todo-cloud down` (`make up` / `make down`): the local environment on a kind cluster.
 
 Needs a running Docker engine and the pinned kind (versions.toml [go_tools.kind], built with Go when absent).
 Where either is missing it says so in one line, names what to run instead, and exits 1 without touching
-anything. Everything else make up needs is checked next, before the first change (todo_cloud.kind_local:
+anything. Everything else make up needs is checked next, before the first change (todo_cloud.local.checks:
 the rendered release, a recipe for every Secret it reads, the app images in the local Docker, the pinned
-tools and CRDs); then it creates the cluster, the namespaces, PostgreSQL, the Secrets, Envoy Gateway with
-its GatewayClass, loads the images and deploys. Every step is idempotent: make up again resumes.
-
-`python -m todo_cloud.kind up --dry-run` checks and prints the steps without changing anything.
+tools and CRDs); then the steps of todo_cloud.local.steps create the cluster, the namespaces, PostgreSQL, the
+Secrets, Envoy Gateway with its GatewayClass, load the images and deploy. Every step is idempotent: make up
+again resumes. `todo-cloud up --dry-run` checks and prints the steps without changing anything.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
-from todo_cloud import envs, kind_local, tools
-from todo_cloud.kind_local import CLUSTER, KIND_CONFIG, Unready
-from todo_cloud.run import CommandError, run
-
-__all__ = ["CLUSTER", "KIND_CONFIG", "down", "main", "missing", "prepare_namespaces", "up"]
+from todo_cloud import tools
+from todo_cloud.local import checks, docker, steps
+from todo_cloud.local.checks import CLUSTER, Unready
+from todo_cloud.run import CommandError
 
 INSTEAD = "run `make sim-up` for the simulated cluster, or `make render ENV=local` to review the manifests"
 
@@ -35,11 +30,11 @@ def missing(build: bool = False) -> str | None:
 
 def _docker_and_kind(build: bool) -> tuple[Path | None, str | None]:
     """The pinned kind binary, or why Docker or kind cannot be used here."""
-    reason = kind_local.docker_missing()
+    reason = docker.docker_missing()
     if reason:
         return None, reason
     try:
-        return kind_local.kind_binary(kind_local.Pins.load(), build=build), None
+        return checks.kind_binary(checks.Pins.load(), build=build), None
     except Unready as exc:
         return None, str(exc)
 
@@ -55,6 +50,7 @@ def stopped(reason: str) -> str:
 
 
 def up(dry_run: bool = False) -> int:
+    """Check everything, then run every step of make up; the exit code of the command."""
     if dry_run:
         return _dry_run()
     kind, reason = _docker_and_kind(build=True)
@@ -62,13 +58,13 @@ def up(dry_run: bool = False) -> int:
         print(cannot(reason or "no kind"), file=sys.stderr)
         return 1
     try:
-        ctx = kind_local.prepare(kind)
+        ctx = checks.prepare(kind)
     except Unready as exc:
         print(stopped(str(exc)), file=sys.stderr)
         return 1
     try:
-        kind_local.run_steps(kind_local.plan(ctx))
-    except kind_local.DeployFailed as exc:
+        steps.run_steps(steps.plan(ctx))
+    except steps.DeployFailed as exc:
         _warn(ctx)
         return exc.code
     except (Unready, CommandError, tools.ToolError) as exc:
@@ -81,7 +77,7 @@ def up(dry_run: bool = False) -> int:
     return 0
 
 
-def _warn(ctx: kind_local.Context) -> None:
+def _warn(ctx: checks.Context) -> None:
     for line in ctx.warnings:
         print(f"make up: {line}", file=sys.stderr)
 
@@ -90,64 +86,46 @@ def _dry_run() -> int:
     """Check what can be checked and print the steps make up would take; change nothing. Exit 1 when make up
     would stop at a prerequisite."""
     print("make up --dry-run: nothing is changed")
-    pins = kind_local.Pins.load()
-    docker = kind_local.docker_missing()
-    print(f"  docker: {docker or 'ok'}")
+    pins = checks.Pins.load()
+    reason = docker.docker_missing()
+    print(f"  docker: {reason or 'ok'}")
     kind: Path | str = "kind"
     try:
-        kind = kind_local.kind_binary(pins)
+        kind = checks.kind_binary(pins)
         print(f"  kind {pins.kind_version}: {kind}")
     except Unready as exc:
         print(f"  kind {pins.kind_version}: {exc}")
     problem = None
     try:
-        ctx = kind_local.prepare(kind, check_images=docker is None)
+        ctx = checks.prepare(kind, check_images=reason is None)
     except Unready as exc:
         problem = str(exc)
-        ctx = kind_local.Context(pins, kind)
+        ctx = checks.Context(pins, kind)
     if problem:
         print(f"  release: {problem}")
     else:
         print("  secrets: a recipe for each: " + ", ".join(
             f"{r.ref.name} ({', '.join(r.keys) or 'whole Secret'})" for r in ctx.required))
-        checked = "in the local Docker" if docker is None else "not checked without Docker"
+        checked = "in the local Docker" if reason is None else "not checked without Docker"
         print(f"  images: {', '.join(ctx.images)} ({checked})")
     print("steps:")
-    print("\n".join(kind_local.describe(kind_local.plan(ctx))))
-    return 1 if docker or problem or not isinstance(kind, Path) else 0
-
-
-def prepare_namespaces() -> None:
-    """Create (or label) the namespaces before the deploy, so Pod Security is enforced from the first pod."""
-    context = envs.get("local").kube_context
-    run([tools.path("kubectl"), "--context", context, "apply", "--server-side", "--field-manager=todo-cloud-kind",
-         "-f", "-"], input=yaml.safe_dump_all(envs.namespace_objects(envs.get("local"))))
+    print("\n".join(steps.describe(steps.plan(ctx))))
+    return 1 if reason or problem or not isinstance(kind, Path) else 0
 
 
 def down() -> int:
+    """Delete the kind cluster (the PostgreSQL container keeps its data); the exit code of the command."""
     kind, reason = _docker_and_kind(build=False)
     if kind is None:
         print(f"make down: nothing to delete: {reason}", file=sys.stderr)
         return 1
     try:
-        kind_local.stream([kind, "delete", "cluster", "--name", CLUSTER], timeout=600)
+        steps.stream([kind, "delete", "cluster", "--name", CLUSTER], timeout=600)
         code = 0
     except CommandError as exc:
         code = exc.returncode
-    pg = kind_local.Pins.load().postgres["container"]
-    if kind_local.container_state(pg) is not None:
+    pg = checks.Pins.load().postgres["container"]
+    if docker.container_state(pg) is not None:
         print(f"make down: the PostgreSQL container {pg} keeps running with its data (make up reuses it); "
               f"`docker rm -f {pg}` removes it", file=sys.stderr)
     return code
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m todo_cloud.kind", description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="up", choices=("up", "down"))
-    parser.add_argument("--dry-run", action="store_true", help="up: check and print the steps, change nothing")
-    args = parser.parse_args(argv)
-    return up(args.dry_run) if args.command == "up" else down()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,12 +1,10 @@
 """The simulated cluster: a real control plane (etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler) with KWOK faking the nodes and the pod lifecycle, on loopback, in a temp folder.
 
-The binaries come from `tools/sim/build.sh` (cached outside the repo); the flags are the ones
-tools/sim/smoke_start.sh proved. `running(env)` is the context manager the tests use: it starts
-everything, shapes fake Nodes like the environment's node pool, and always stops every process group
-and removes its folder. `python -m todo_cloud.sim up --env ENV` / `down` keep one cluster for a person
-(`make sim-up` / `make sim-down`); its kubeconfig's context is the environment's, so `todo-cloud deploy`
-works against it unchanged.
+The binaries come from `tools/sim/build.sh` (`todo-cloud sim build`, cached outside the repo); the flags are
+the ones tools/sim/smoke_start.sh proved. `running(env)` is the context manager the tests use: it starts
+everything under a process supervisor (todo_cloud.processes), shapes fake Nodes like the environment's node
+pool, and always stops every process group and removes its folder.
 
 What goes wrong is said precisely: `MissingBinaries` (which binary, how to build it), `PortInUse`
 (which port), `StartFailed` (which component, the tail of its log).
@@ -14,11 +12,9 @@ What goes wrong is said precisely: `MissingBinaries` (which binary, how to build
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,34 +26,17 @@ from typing import Any
 import yaml
 
 from todo_cloud import envs, tools
-from todo_cloud.cluster_shape import NodePool, ShapeError, node_pool
-from todo_cloud.paths import REPO, user_cache
-from todo_cloud.processes import Supervisor, free_port, port_free, stop_groups
-from todo_cloud.run import CommandError, Completed, TimeoutExpired, run
+from todo_cloud.cluster_shape import node_pool
+from todo_cloud.paths import REPO
+from todo_cloud.processes import Supervisor, free_port, port_free
+from todo_cloud.run import Completed, TimeoutExpired, run
+from todo_cloud.sim.objects import bare_pod_complete_stage, fake_nodes, stand_in_crds, storage
+from todo_cloud.sim.pki import CLUSTER_NAME, kubeconfig, make_pki
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 BUILD_HINT = "run `make sim-build` (tools/sim/build.sh)"
 COMPONENTS = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
-CLUSTER_NAME = "todo-sim"
-# Annotation that hands a Node to kwok (kwok runs with --manage-nodes-with-annotation-selector).
-KWOK_NODE = {"kwok.x-k8s.io/node": "fake"}
-# Pods per node: the kubelet's default maxPods, which DOKS and kind keep.
-MAX_PODS = "110"
-# Default StorageClass per environment (what DOKS and kind provide), backed here by pre-created volumes.
-STORAGE_CLASS = {"local": "standard"}
-DOKS_STORAGE_CLASS = "do-block-storage"
-VOLUMES = 24
 SERVICE_CIDR = "10.96.0.0/16"
-STATE = user_cache() / "sim" / "run" / "state.json"
-# APIs the release uses that no pinned chart brings (installed beforehand on a real cluster, see
-# docs/DEPLOYMENT.md 'Install order'): the simulation serves them with permissive stand-in CRDs.
-STAND_IN_APIS = {
-    ("gateway.networking.k8s.io", "v1"): [("Gateway", "gateways"), ("HTTPRoute", "httproutes"),
-                                          ("GatewayClass", "gatewayclasses")],
-    ("cert-manager.io", "v1"): [("Certificate", "certificates"), ("ClusterIssuer", "clusterissuers"),
-                                ("Issuer", "issuers")],
-}
-CLUSTER_SCOPED = {"GatewayClass", "ClusterIssuer"}
 
 
 class SimError(RuntimeError):
@@ -85,7 +64,7 @@ def bin_dir() -> Path:
     if configured:
         folder = Path(configured)
     else:
-        got = run(["bash", REPO / "tools" / "sim" / "build.sh", "--print-bin-dir"], check=False)
+        got = run(["bash", REPO / "tools" / "sim" / "build.sh", "--print-bin-dir"], check=False, timeout=60)
         if got.returncode != 0 or not got.stdout.strip():
             raise MissingBinaries(f"simulated cluster binaries not built: {BUILD_HINT}")
         folder = Path(got.stdout.strip())
@@ -115,110 +94,6 @@ def free_ports(fixed: Mapping[str, int] | None = None) -> dict[str, int]:
             raise PortInUse(f"port {port} on 127.0.0.1 (for {name}) is already in use; free it or pick another")
     taken = set(fixed.values())
     return {name: fixed[name] if name in fixed else free_port(taken) for name in COMPONENTS}
-
-
-# --- certificates and kubeconfigs ------------------------------------------------------------------------
-
-
-def _openssl(*args: str | Path, input: str | None = None) -> None:
-    run(["openssl", *args], input=input)
-
-
-def make_pki(pki: Path) -> None:
-    """An EC CA, the API server's serving cert, client certs and the service-account key pair."""
-    pki.mkdir(parents=True)
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *ec, "-keyout", pki / "ca.key", "-out", pki / "ca.crt", "-days", "2",
-             "-subj", "/CN=todo-sim-ca", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    sans = ("IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
-            "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local")
-    certs = {
-        "apiserver": ("/CN=kube-apiserver", "serverAuth", sans),
-        "admin": ("/O=system:masters/CN=todo-sim-admin", "clientAuth", ""),
-        "kcm": ("/CN=system:kube-controller-manager", "clientAuth", ""),
-        "scheduler": ("/CN=system:kube-scheduler", "clientAuth", ""),
-        "kwok": ("/O=system:masters/CN=kwok-controller", "clientAuth", ""),
-        "front-proxy-client": ("/CN=front-proxy-client", "clientAuth", ""),
-    }
-    for name, (subject, usage, alt) in certs.items():
-        ext = pki / f"{name}.ext"
-        ext.write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-                       f"extendedKeyUsage={usage}\n" + (f"subjectAltName={alt}\n" if alt else ""))
-        _openssl("req", "-new", *ec, "-keyout", pki / f"{name}.key", "-out", pki / f"{name}.csr", "-subj", subject)
-        _openssl("x509", "-req", "-in", pki / f"{name}.csr", "-CA", pki / "ca.crt", "-CAkey", pki / "ca.key",
-                 "-CAcreateserial", "-days", "2", "-out", pki / f"{name}.crt", "-extfile", ext)
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", pki / "sa.key")
-    _openssl("ec", "-in", pki / "sa.key", "-pubout", "-out", pki / "sa.pub")
-
-
-def kubeconfig(path: Path, server: str, pki: Path, user: str, context: str) -> Path:
-    """A kubeconfig for `user` (client cert pki/<user>.crt) whose one context is named `context`."""
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": CLUSTER_NAME, "cluster": {"server": server,
-                                                        "certificate-authority": str(pki / "ca.crt")}}],
-        "users": [{"name": user, "user": {"client-certificate": str(pki / f"{user}.crt"),
-                                          "client-key": str(pki / f"{user}.key")}}],
-        "contexts": [{"name": context, "context": {"cluster": CLUSTER_NAME, "user": user}}],
-        "current-context": context,
-    }, sort_keys=False))
-    return path
-
-
-# --- node pools --------------------------------------------------------------------------------------------
-
-
-def fake_nodes(pool: NodePool) -> list[dict[str, Any]]:
-    """The Node objects of a pool (todo_cloud.cluster_shape), kwok-managed (annotation), Ready once kwok
-    initialises them."""
-    out = []
-    for i in range(pool.count):
-        name = f"{pool.prefix}-{i}"
-        labels = {"kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux", "kubernetes.io/hostname": name,
-                  "type": "kwok", **pool.labels[i]}
-        resources = {"cpu": pool.cpu, "memory": pool.memory, "pods": MAX_PODS}
-        out.append({"apiVersion": "v1", "kind": "Node",
-                    "metadata": {"name": name, "labels": labels,
-                                 "annotations": {**KWOK_NODE, "node.alpha.kubernetes.io/ttl": "0"}},
-                    "status": {"allocatable": resources, "capacity": resources}})
-    return out
-
-
-def storage(env: str) -> list[dict[str, Any]]:
-    """The default StorageClass of the environment and pre-created volumes of it (nothing provisions here)."""
-    cls = STORAGE_CLASS.get(env, DOKS_STORAGE_CLASS)
-    objs: list[dict[str, Any]] = [{
-        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-        "metadata": {"name": cls, "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-        "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "Immediate",
-        "reclaimPolicy": "Retain"}]
-    for i in range(VOLUMES):
-        objs.append({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"sim-volume-{i}"},
-                     "spec": {"capacity": {"storage": "100Gi"}, "accessModes": ["ReadWriteOnce"],
-                              "persistentVolumeReclaimPolicy": "Retain", "storageClassName": cls,
-                              "hostPath": {"path": f"/var/lib/todo-sim/volume-{i}"}}})
-    return objs
-
-
-def stand_in_crds() -> list[dict[str, Any]]:
-    """Permissive CRDs for the APIs of STAND_IN_APIS (the real ones are installed before the release)."""
-    out = []
-    for (group, version), kinds in STAND_IN_APIS.items():
-        for kind, plural in kinds:
-            out.append({
-                "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                "metadata": {"name": f"{plural}.{group}", "labels": {"todo-sim/stand-in": "true"},
-                             # *.k8s.io groups need it; the upstream Gateway API CRDs carry it too.
-                             "annotations": {"api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/gateway-api"}},
-                "spec": {"group": group, "scope": "Cluster" if kind in CLUSTER_SCOPED else "Namespaced",
-                         "names": {"kind": kind, "plural": plural, "singular": kind.lower(),
-                                   "listKind": f"{kind}List"},
-                         "versions": [{"name": version, "served": True, "storage": True,
-                                       "subresources": {"status": {}},
-                                       "schema": {"openAPIV3Schema": {
-                                           "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}})
-    return out
 
 
 # --- the cluster ---------------------------------------------------------------------------------------------
@@ -318,7 +193,7 @@ class Cluster:
         for user in ("kcm", "scheduler", "kwok"):
             kubeconfig(self.workdir / f"{user}.kubeconfig", self.server, pki, user, CLUSTER_NAME)
         stages = self.workdir / "extra-stages.yaml"
-        stages.write_text(yaml.safe_dump(_bare_pod_complete_stage()))
+        stages.write_text(yaml.safe_dump(bare_pod_complete_stage()))
         p = self.ports
         self._start("etcd", [
             "--name=sim", f"--data-dir={self.workdir / 'etcd'}",
@@ -411,21 +286,6 @@ class Cluster:
         return self._probe("-n", namespace, "get", "serviceaccount", "default") is not None
 
 
-def _bare_pod_complete_stage() -> dict[str, Any]:
-    """A kwok Stage completing bare pods that must run to completion (restartPolicy Never, no owner): Helm
-    test pods. kwok's default stages complete only pods owned by a Job."""
-    return {
-        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage", "metadata": {"name": "todo-sim-bare-pod-complete"},
-        "spec": {"resourceRef": {"apiGroup": "v1", "kind": "Pod"},
-                 "selector": {"matchExpressions": [
-                     {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
-                     {"key": ".status.phase", "operator": "In", "values": ["Running"]},
-                     {"key": ".spec.restartPolicy", "operator": "In", "values": ["Never"]},
-                     {"key": ".metadata.ownerReferences", "operator": "DoesNotExist"}]},
-                 "weight": 1, "delay": {"durationMilliseconds": 1000},
-                 "next": {"statusTemplate": "phase: Succeeded\n"}}}
-
-
 @contextmanager
 def running(env: str, *, binaries: Path | None = None, ports: Mapping[str, int] | None = None,
             extra_apiserver_args: Sequence[str] = (), timeout: float = 90) -> Iterator[Cluster]:
@@ -443,65 +303,3 @@ def running(env: str, *, binaries: Path | None = None, ports: Mapping[str, int] 
     finally:
         cluster.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-# --- make sim-up / sim-down -----------------------------------------------------------------------------------
-
-
-def up(env: str) -> int:
-    """Start a cluster that outlives this process; its state goes to STATE for `down`."""
-    if STATE.exists():
-        print(f"sim up: a simulated cluster is already up ({STATE}); run `make sim-down` first", file=sys.stderr)
-        return 1
-    try:
-        folder = bin_dir()
-        workdir = Path(tempfile.mkdtemp(prefix=f"todo-sim-{env}-"))
-        cluster = Cluster(env, workdir, folder, free_ports(), envs.get(env).kube_context, detached=True)
-        try:
-            cluster.start()
-        except BaseException:
-            cluster.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise
-    except (SimError, ShapeError, CommandError) as exc:
-        print(f"sim up: {exc}", file=sys.stderr)
-        return 1
-    STATE.parent.mkdir(parents=True, exist_ok=True)
-    STATE.write_text(json.dumps({"env": env, "workdir": str(workdir), "pids": cluster.pids,
-                                 "kubeconfig": str(cluster.kubeconfig)}, indent=2))
-    print(f"sim up: {env} cluster ready in {cluster.timings['ready']:.1f} s ({cluster.server}, "
-          f"{node_pool(env).count} fake nodes)\n  export KUBECONFIG={cluster.kubeconfig}\n"
-          f"  then create the Secrets the deploy asks for and run: todo-cloud deploy --env {env} "
-          f"--kubeconfig {cluster.kubeconfig}\n  make sim-down stops it")
-    return 0
-
-
-def down() -> int:
-    """Stop the cluster of `up` (process groups, etcd last) and remove its folder."""
-    if not STATE.exists():
-        print("sim down: no simulated cluster is up", file=sys.stderr)
-        return 0
-    state = json.loads(STATE.read_text())
-    pids: dict[str, int] = dict(state["pids"])
-    # etcd last, as a running cluster stops
-    stop_groups([pid for name, pid in pids.items() if name != "etcd"])
-    stop_groups([pid for name, pid in pids.items() if name == "etcd"])
-    workdir = Path(state["workdir"])
-    shutil.rmtree(workdir, ignore_errors=True)
-    STATE.unlink()
-    print(f"sim down: stopped {len(pids)} processes, removed {workdir}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m todo_cloud.sim", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("up", help="start the simulated cluster for one environment")
-    start.add_argument("--env", default="local", choices=envs.names(), help="environment whose node pool to shape")
-    sub.add_parser("down", help="stop it")
-    args = parser.parse_args(argv)
-    return up(args.env) if args.command == "up" else down()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,7 +3,7 @@
 The pinned chart versions bring their images by tag. For an environment this renders the release with the
 pin keys of config/image-pins.yaml removed (so the tags are the charts' own), collects every image that runs
 (pod containers, the images operators start for our custom resources, the injected Dapr sidecar), resolves
-each upstream tag's digest from its registry (todo_cloud.oci) and writes the keys into values/<env>.yaml,
+each upstream tag's digest from its registry (todo_cloud.release.oci) and writes the keys into values/<env>.yaml,
 comments and layout kept. All or nothing: every image is resolved, and the release rendered with the new pins
 is checked to run no upstream image by tag, before the file is written once.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from todo_cloud import envs, oci, yaml_edit
+from todo_cloud import envs, yaml_edit
 from todo_cloud.manifests import (
     DIGESTED,
     Manifest,
@@ -34,6 +34,7 @@ from todo_cloud.manifests import (
     split_image,
 )
 from todo_cloud.paths import CONFIG, UMBRELLA
+from todo_cloud.release import oci
 from todo_cloud.render import lookup, render_chart
 
 PINS = CONFIG / "image-pins.yaml"

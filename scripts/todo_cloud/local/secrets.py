@@ -89,7 +89,7 @@ def check(required: Iterable[RequiredSecret], recipes: dict[str, dict[str, Recip
                             f"(referenced by {', '.join(r.referenced_by)})")
     if problems:
         raise RecipeError("no recipe for " + "; ".join(problems)
-                          + " (add one to todo_cloud.kind_secrets.RECIPES, or create it by hand first)")
+                          + " (add one to todo_cloud.local.secrets.RECIPES, or create it by hand first)")
 
 
 def secret_object(r: RequiredSecret, inputs: Inputs, recipes: dict[str, dict[str, Recipe]] = RECIPES) -> dict[str, Any]:

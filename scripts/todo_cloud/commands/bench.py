@@ -1,4 +1,5 @@
-"""`make bench`: wall times of what a developer waits for, against the targets of the platform.
+"""`todo-cloud bench [--no-suite]` (`make bench`): wall times of what a developer waits for, against the targets
+of the platform.
 
 1. bootstrap when everything is in place (`python3 -m todo_cloud.bootstrap --quiet`): < 5 s;
 2. render of each environment, with an empty render cache (`helm template` of the whole umbrella): < 2 s;
@@ -13,8 +14,8 @@ their verdict is the tests' business, the bench measures time).
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from todo_cloud import envs, render
 from todo_cloud.paths import REPO, VENV
-from todo_cloud.run import run
+from todo_cloud.run import run as run_command
 
 BOOTSTRAP_TARGET = 5.0
 RENDER_TARGET = 2.0
@@ -56,7 +57,7 @@ def timed(step: str, target: float, action: Callable[[], str]) -> Timing:
 
 def _command(cmd: list[str | Path], env: dict[str, str] | None = None) -> Callable[[], str]:
     def action() -> str:
-        proc = run(cmd, check=False, cwd=REPO, env=env, timeout=1800)
+        proc = run_command(cmd, check=False, cwd=REPO, env=env, timeout=1800)
         return "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
     return action
 
@@ -77,7 +78,7 @@ def _render_cold(env: str) -> Callable[[], str]:
 
 def _sim_start() -> str:
     """Start and stop the simulated cluster (production's node pool) once its binaries are built."""
-    from todo_cloud import sim
+    from todo_cloud.sim import cluster as sim
 
     try:
         with sim.running("production") as cluster:
@@ -115,14 +116,13 @@ def table(timings: list[Timing]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    timings = measure(include_suite="--no-suite" not in args)
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-suite", action="store_true", help="leave out the offline suite")
+
+
+def run(args: argparse.Namespace) -> int:
+    timings = measure(include_suite=not args.no_suite)
     print(table(timings))
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} (timings on a busy machine run slow)")
     per_step = [t for t in timings if t.step.startswith(("bootstrap", "render", "gates", "offline"))]
     return 0 if all(t.ok for t in per_step) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
