@@ -4,6 +4,10 @@ One helper for the CLI and the tests alike. Every document is parsed, empty ones
 raises RenderError carrying Helm's stderr, and results are cached by (chart content, values, options):
 in memory per process and on disk behind a file lock, so a full pytest-xdist run renders each
 environment once.
+
+Kept within 1.5x of a raw `helm template` of the same chart and values with a cold cache (`make bench`
+measures both): the output is parsed with libyaml (PyYAML's C loader, 10x its pure-Python one), and a
+file's digest is computed again only when its size or modification time changed.
 """
 
 from __future__ import annotations
@@ -43,13 +47,31 @@ class RenderError(CommandError):
     """`helm template` failed; the message carries Helm's stderr (which names the failing value)."""
 
 
+# PyYAML's libyaml loader where it is built (it is, from the wheels the lock pins), else the pure-Python one.
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# path -> ((size, mtime, inode), sha256 of its content): files are read again only when they change.
+_file_digests: dict[str, tuple[tuple[int, int, int], bytes]] = {}
+
+
+def _file_digest(path: str) -> bytes:
+    st = os.stat(path)
+    key = (st.st_size, st.st_mtime_ns, st.st_ino)
+    known = _file_digests.get(path)
+    if known is not None and known[0] == key:
+        return known[1]
+    with open(path, "rb") as fh:
+        digest = hashlib.sha256(fh.read()).digest()
+    _file_digests[path] = (key, digest)
+    return digest
+
+
 def _tree_digest(chart: Path, digest: Any) -> None:
     for root, dirs, files in os.walk(chart, followlinks=True):
         dirs.sort()
         for name in sorted(files):
-            path = Path(root, name)
-            digest.update(str(path.relative_to(chart)).encode())
-            digest.update(path.read_bytes())
+            path = os.path.join(root, name)
+            digest.update(os.path.relpath(path, chart).encode() + b"\0" + _file_digest(path))
 
 
 def _cache_key(chart: Path, values: Sequence[Path], overrides: Mapping[str, Any] | None, opts: dict) -> str:
@@ -66,7 +88,7 @@ _memory: dict[str, list[Manifest]] = {}
 
 def parse_documents(text: str) -> list[Manifest]:
     """All non-empty YAML documents of a rendered stream."""
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+    return [doc for doc in yaml.load_all(text, Loader=LOADER) if doc]
 
 
 def render_chart(
@@ -108,20 +130,28 @@ def render_chart(
     return docs
 
 
-def _helm_template(chart: Path, values: list[Path], overrides: Mapping[str, Any] | None, opts: dict) -> list:
-    cmd: list[str | Path] = [tools.path("helm"), "template", opts["release"], chart,
-                             "--namespace", opts["namespace"], "--kube-version", opts["kube"]]
+def template_command(chart: Path, values: Sequence[Path], *, release: str, namespace: str,
+                     include_crds: bool = False) -> list[str | Path]:
+    """The `helm template` command line the harness runs (`make bench` times it raw, for comparison)."""
+    cmd: list[str | Path] = [tools.path("helm"), "template", release, chart, "--namespace", namespace,
+                             "--kube-version", versions.kubernetes_version()]
     for api in CLUSTER_API_VERSIONS:
         cmd += ["--api-versions", api]
-    if opts["crds"]:
+    if include_crds:
         cmd.append("--include-crds")
     for v in values:
         cmd += ["--values", v]
+    return cmd
+
+
+def _helm_template(chart: Path, values: list[Path], overrides: Mapping[str, Any] | None, opts: dict) -> list:
     with tempfile.TemporaryDirectory(prefix="todo-render-") as tmp:
+        extra: list[Path] = []
         if overrides:
-            extra = Path(tmp) / "overrides.yaml"
-            extra.write_text(yaml.safe_dump(dict(overrides)))
-            cmd += ["--values", extra]
+            extra.append(Path(tmp) / "overrides.yaml")
+            extra[0].write_text(yaml.safe_dump(dict(overrides)))
+        cmd = template_command(chart, [*values, *extra], release=opts["release"], namespace=opts["namespace"],
+                               include_crds=opts["crds"])
         try:
             out = run(cmd, timeout=300).stdout
         except CommandError as exc:

@@ -1,25 +1,46 @@
-"""`make bench`: the table of wall times against the targets (the measuring itself is `make bench`)."""
+"""`make bench`: the table of wall times against the targets, each verdict with the exit code of what was
+timed (the measuring itself is `make bench`)."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
 
 from todo_cloud.commands import bench
 
 
-def test_the_table_shows_each_step_against_its_target() -> None:
-    text = bench.table([bench.Timing("render production (cold)", 1.2, bench.RENDER_TARGET, "300 objects"),
-                        bench.Timing("gates together", 75.0, bench.GATES_TARGET)])
+def test_the_table_shows_each_step_against_its_target_with_the_exit_code() -> None:
+    text = bench.table([bench.Timing("render production (cold)", 1.2, 1.5, "300 objects", 0),
+                        bench.Timing("gates together", 75.0, bench.GATES_TARGET, "", 1)])
     render_line, gates_line = text.splitlines()[2:]
-    assert render_line.split()[:6] == ["render", "production", "(cold)", "1.2", "<", "2"]
-    assert render_line.split()[6] == "ok"
-    assert "SLOW" in gates_line and "< 60" in gates_line
+    assert render_line.split()[:8] == ["render", "production", "(cold)", "1.20", "<", "1.5", "ok,", "exit"]
+    assert render_line.split()[8] == "0"
+    assert "SLOW, exit 1" in gates_line and "< 60" in gates_line
 
 
-def test_the_targets_are_those_of_the_platform() -> None:
-    assert (bench.BOOTSTRAP_TARGET, bench.RENDER_TARGET, bench.GATES_TARGET, bench.SUITE_TARGET) == (5, 2, 60, 90)
+def test_the_render_is_held_to_one_and_a_half_raw_helm_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    def sleeping(seconds: float) -> Callable[[], bench.Outcome]:
+        return lambda: (time.sleep(seconds), ("", 0))[1]
+
+    monkeypatch.setattr(bench, "_helm_template", lambda env: sleeping(0.1))
+    monkeypatch.setattr(bench, "_render_cold", lambda env: sleeping(0.3))
+    raw, harness = bench.render_steps("local")
+    assert harness.target == pytest.approx(bench.RENDER_FACTOR * raw.seconds)
+    assert not harness.ok and harness.verdict == "SLOW, exit 0"
+    assert bench.failed([raw, harness]) == [harness]
+
+
+def test_a_fast_render_that_failed_fails_the_bench() -> None:
+    broken = bench.Timing("render local (cold)", 0.1, 1.0, "helm template failed", 1)
+    gate_with_findings = bench.Timing("gates together", 10.0, bench.GATES_TARGET, "", 1)
+    assert broken.ok and bench.failed([broken, gate_with_findings]) == [broken]
 
 
 def test_a_step_that_breaks_is_reported_not_raised() -> None:
-    def broken() -> str:
+    def broken() -> bench.Outcome:
         raise RuntimeError("helm template failed\nmore")
-    timing = bench.timed("render local (cold)", bench.RENDER_TARGET, broken)
-    assert timing.note == "error: helm template failed"
+    timing = bench.timed("render local (cold)", 2.0, broken)
+    assert (timing.note, timing.exit_code, timing.verdict) == ("error: helm template failed", None, "ok, error")
+    assert bench.failed([timing]) == [timing]

@@ -2,14 +2,17 @@
 of the platform.
 
 1. bootstrap when everything is in place (`python3 -m todo_cloud.bootstrap --quiet`): < 5 s;
-2. render of each environment, with an empty render cache (`helm template` of the whole umbrella): < 2 s;
+2. per environment, a raw `helm template` of the whole umbrella with the environment's values: < 2 s; and the
+   render harness on the same chart and values with a cold cache (todo_cloud.render: no disk cache, no memory
+   cache, no file digests): within 1.5x of that raw `helm template`;
 3. the offline gates for all environments -- `todo-cloud lint`, `validate`, `policy` (checkov uncached),
    renders cached: < 60 s together;
 4. the whole offline suite (`pytest -n auto -m "not cluster and not network"`): < 90 s;
 5. the simulated cluster's control plane started and its fake nodes Ready, binaries cached: < 30 s.
 
-Prints a table and exits 1 when a target is missed (gates that find something still count as timed:
-their verdict is the tests' business, the bench measures time).
+Prints a table whose verdict names the exit code of what was timed, and exits 1 when a target is missed, or
+when the bootstrap, a `helm template` or a render did not succeed (then nothing meaningful was timed). Gates
+that find something still count as timed: their findings are the tests' business, the bench measures time.
 """
 
 from __future__ import annotations
@@ -23,14 +26,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from todo_cloud import envs, render
-from todo_cloud.paths import REPO, VENV
+from todo_cloud.paths import REPO, UMBRELLA, VENV
+from todo_cloud.run import CommandError
 from todo_cloud.run import run as run_command
 
 BOOTSTRAP_TARGET = 5.0
-RENDER_TARGET = 2.0
+HELM_TEMPLATE_TARGET = 2.0
+# The render harness against a raw `helm template` of the same chart and values.
+RENDER_FACTOR = 1.5
 GATES_TARGET = 60.0
 SUITE_TARGET = 90.0
 SIM_START_TARGET = 30.0
+# Steps that must succeed for their time to mean anything.
+MUST_SUCCEED = ("bootstrap", "helm template", "render")
+
+# What an action reports: a note, and the exit code of what it ran (None: it never ran to an end).
+Outcome = tuple[str, int | None]
 
 
 @dataclass
@@ -39,53 +50,80 @@ class Timing:
     seconds: float
     target: float
     note: str = ""
+    # Exit code of what was timed (0 for an in-process step that succeeded); None when it broke off.
+    exit_code: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.seconds < self.target
 
+    @property
+    def verdict(self) -> str:
+        """`ok` or `SLOW`, with the exit code of what was timed (`error` when it never ended)."""
+        speed = "ok" if self.ok else "SLOW"
+        return f"{speed}, exit {self.exit_code}" if self.exit_code is not None else f"{speed}, error"
 
-def timed(step: str, target: float, action: Callable[[], str]) -> Timing:
+
+def timed(step: str, target: float, action: Callable[[], Outcome]) -> Timing:
     """Time one step; a step that raises is timed up to the error, which becomes its note."""
     start = time.monotonic()
     try:
-        note = action()
+        note, code = action()
     except Exception as exc:  # the bench reports every step, whatever breaks
-        note = f"error: {str(exc).strip().splitlines()[0][:120]}"
-    return Timing(step, time.monotonic() - start, target, note)
+        note, code = f"error: {str(exc).strip().splitlines()[0][:120]}", None
+    return Timing(step, time.monotonic() - start, target, note, code)
 
 
-def _command(cmd: list[str | Path], env: dict[str, str] | None = None) -> Callable[[], str]:
-    def action() -> str:
+def _command(cmd: list[str | Path], env: dict[str, str] | None = None) -> Callable[[], Outcome]:
+    def action() -> Outcome:
         proc = run_command(cmd, check=False, cwd=REPO, env=env, timeout=1800)
-        return "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
+        return ("" if proc.returncode == 0 else (proc.stderr or proc.stdout).strip()[-120:]), proc.returncode
     return action
 
 
-def _render_cold(env: str) -> Callable[[], str]:
-    def action() -> str:
+def _helm_template(env: str) -> Callable[[], Outcome]:
+    """The raw `helm template` the harness runs for the environment, its output left unread."""
+    e = envs.get(env)
+    cmd = render.template_command(UMBRELLA, [e.values_file], release=e.release, namespace=e.namespace)
+    return _command(cmd)
+
+
+def _render_cold(env: str) -> Callable[[], Outcome]:
+    def action() -> Outcome:
         saved = render.CACHE
         with tempfile.TemporaryDirectory(prefix="todo-bench-") as tmp:
             render.CACHE = Path(tmp)  # type: ignore[misc]
             render._memory.clear()
+            render._file_digests.clear()
             try:
-                return f"{len(render.render_environment(env))} objects"
+                return f"{len(render.render_environment(env))} objects", 0
+            except CommandError as exc:
+                return f"helm template failed: {exc.stderr.strip()[-120:]}", exc.returncode
             finally:
                 render.CACHE = saved  # type: ignore[misc]
                 render._memory.clear()
     return action
 
 
-def _sim_start() -> str:
+def _sim_start() -> Outcome:
     """Start and stop the simulated cluster (production's node pool) once its binaries are built."""
     from todo_cloud.sim import cluster as sim
 
     try:
         with sim.running("production") as cluster:
             t = cluster.timings
-            return f"API ready after {t['api_ready']:.1f} s, nodes Ready after {t['ready']:.1f} s"
+            return f"API ready after {t['api_ready']:.1f} s, nodes Ready after {t['ready']:.1f} s", 0
     except sim.MissingBinaries as exc:
-        return f"not measured: {exc}"
+        return f"not measured: {exc}", None
+
+
+def render_steps(env: str) -> list[Timing]:
+    """A raw `helm template` of the environment, then the harness on the same input against 1.5x its time."""
+    raw = timed(f"helm template {env} (raw)", HELM_TEMPLATE_TARGET, _helm_template(env))
+    harness = timed(f"render {env} (cold)", RENDER_FACTOR * raw.seconds, _render_cold(env))
+    if raw.seconds:
+        harness.note = f"{harness.note}; {harness.seconds / raw.seconds:.2f}x helm template"
+    return [raw, harness]
 
 
 def measure(include_suite: bool = True) -> list[Timing]:
@@ -94,13 +132,14 @@ def measure(include_suite: bool = True) -> list[Timing]:
     timings = [timed("bootstrap (all in place)", BOOTSTRAP_TARGET,
                      _command(["python3", "-m", "todo_cloud.bootstrap", "--quiet"], python_env))]
     for env in envs.names():
-        timings.append(timed(f"render {env} (cold)", RENDER_TARGET, _render_cold(env)))
+        timings += render_steps(env)
     gates_env = dict(os.environ, TODO_CLOUD_POLICY_CACHE="off")
     gates = [timed(f"todo-cloud {g}", GATES_TARGET, _command([cli, g], gates_env))
              for g in ("lint", "validate", "policy")]
     timings += gates
+    worst = max((t.exit_code for t in gates if t.exit_code is not None), default=None)
     timings.append(Timing("gates together", sum(t.seconds for t in gates), GATES_TARGET,
-                          ", ".join(f"{t.step.split()[-1]}: {t.note}" for t in gates)))
+                          ", ".join(f"{t.step.split()[-1]}: exit {t.exit_code}" for t in gates), worst))
     timings.append(timed("simulated cluster start (cached)", SIM_START_TARGET, _sim_start))
     if include_suite:
         timings.append(timed("offline suite (pytest -n auto)", SUITE_TARGET, _command(
@@ -109,11 +148,16 @@ def measure(include_suite: bool = True) -> list[Timing]:
 
 
 def table(timings: list[Timing]) -> str:
-    lines = [f"{'step':34s} {'seconds':>8s} {'target':>8s}  verdict  note", "-" * 80]
+    lines = [f"{'step':34s} {'seconds':>8s} {'target':>8s}  {'verdict':14s}  note", "-" * 90]
     for t in timings:
-        verdict = "ok" if t.ok else "SLOW"
-        lines.append(f"{t.step:34s} {t.seconds:8.1f} {'< ' + format(t.target, 'g'):>8s}  {verdict:7s}  {t.note}")
+        lines.append(f"{t.step:34s} {t.seconds:8.2f} {'< ' + format(t.target, '.3g'):>8s}  {t.verdict:14s}  {t.note}")
     return "\n".join(lines)
+
+
+def failed(timings: list[Timing]) -> list[Timing]:
+    """The steps that fail the bench: a missed target, or a step that had to succeed and did not."""
+    per_step = [t for t in timings if t.step.startswith((*MUST_SUCCEED, "gates", "offline"))]
+    return [t for t in per_step if not t.ok or (t.step.startswith(MUST_SUCCEED) and t.exit_code != 0)]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -124,5 +168,4 @@ def run(args: argparse.Namespace) -> int:
     timings = measure(include_suite=not args.no_suite)
     print(table(timings))
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} (timings on a busy machine run slow)")
-    per_step = [t for t in timings if t.step.startswith(("bootstrap", "render", "gates", "offline"))]
-    return 0 if all(t.ok for t in per_step) else 1
+    return 1 if failed(timings) else 0
