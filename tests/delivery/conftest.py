@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -17,6 +13,7 @@ from todo_cloud import envs, tools
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy.execute import Outcome, deploy
 from todo_cloud.deploy.secrets import required_secrets
+from todo_cloud.processes import StartFailed, Supervisor, http_status
 from todo_cloud.render import Manifest
 
 
@@ -39,12 +36,6 @@ def run_deploy() -> Callable[..., tuple[Outcome, FakeRunner, list[str]]]:
     return _run
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A CNCF distribution registry (versions.toml [go_tools.registry]) on a free loopback port, with its own
@@ -54,29 +45,18 @@ def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     except tools.ToolError as exc:
         pytest.skip(str(exc))
     root = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = root / "config.yml"
-    config.write_text(yaml.safe_dump({
-        "version": 0.1, "log": {"level": "error"},
-        "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
-        "http": {"addr": f"127.0.0.1:{port}"},
-    }))
-    env = dict(os.environ, OTEL_TRACES_EXPORTER="none")
-    with (root / "registry.log").open("w") as log:
-        # A server for the module's lifetime: the one place a test starts a process outside todo_cloud.run.
-        server = subprocess.Popen([str(binary), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"registry did not start: {(root / 'registry.log').read_text()[-2000:]}")
-                time.sleep(0.2)
+    with Supervisor(root, grace=20) as supervisor:
+        port = supervisor.free_port()
+        config = root / "config.yml"
+        config.write_text(yaml.safe_dump({
+            "version": 0.1, "log": {"level": "error"},
+            "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
+            "http": {"addr": f"127.0.0.1:{port}"},
+        }))
+        supervisor.start("registry", [binary, "serve", config], env=dict(os.environ, OTEL_TRACES_EXPORTER="none"))
+        try:
+            supervisor.wait_for("registry", lambda: http_status(f"http://127.0.0.1:{port}/v2/") == 200, timeout=30,
+                                what="the registry to answer /v2/")
+        except StartFailed as exc:
+            pytest.fail(f"registry did not start: {exc}")
         yield f"127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=20)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 
 from todo_cloud.cli import main
 from todo_cloud.commands import COMMANDS
 from todo_cloud.paths import REPO
+from todo_cloud.run import run
 
 
 def test_every_subcommand_of_the_issue_exists() -> None:
@@ -23,7 +23,7 @@ def test_unknown_environment_lists_the_valid_ones(capsys: pytest.CaptureFixture[
 
 
 def test_make_render_with_unknown_env_fails_naming_the_valid_ones() -> None:
-    proc = subprocess.run(["make", "-s", "render", "ENV=nope"], cwd=REPO, capture_output=True, text=True)
+    proc = run(["make", "-s", "render", "ENV=nope"], check=False, cwd=REPO, timeout=300)
     assert proc.returncode != 0
     assert "valid environments: local, staging, production" in proc.stderr
 
@@ -33,7 +33,7 @@ def test_make_up_without_docker_says_why_and_what_to_run_instead() -> None:
 
     if lifecycle.missing() is None:
         pytest.skip("Docker and kind are present: make up would really create a cluster")
-    proc = subprocess.run(["make", "-s", "up"], cwd=REPO, capture_output=True, text=True)
+    proc = run(["make", "-s", "up"], check=False, cwd=REPO, timeout=300)
     assert proc.returncode != 0
     # make's own "*** [up] Error 1" trailer aside, the tool says it in one line.
     lines = [line for line in proc.stderr.strip().splitlines() if not re.match(r"make(\[\d+\])?:", line)]

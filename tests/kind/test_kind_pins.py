@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from todo_cloud import versions
 from todo_cloud.local import checks
 from todo_cloud.local.checks import Pins
 from todo_cloud.paths import CONFIG
+from todo_cloud.run import run
 
 PINS = Pins.load()
 SEMVER_TAG = r"v\d+\.\d+\.\d+"
@@ -68,7 +68,7 @@ def go(*args: str) -> dict[str, Any]:
     binary = shutil.which("go")
     if not binary:
         pytest.skip("no Go toolchain on PATH to read the pinned modules")
-    proc = subprocess.run([binary, *args], capture_output=True, text=True, timeout=300, check=False)
+    proc = run([binary, *args], check=False, timeout=300)
     if proc.returncode != 0:
         pytest.skip(f"go {' '.join(args)}: {' '.join((proc.stderr or proc.stdout).split())[:200]}")
     return json.loads(proc.stdout)
