@@ -24,10 +24,12 @@ from typing import Any
 import yaml
 
 from todo_cloud.deps import CHARTS_DIR
+from todo_cloud.render import LOADER as LOADER_OF_RENDERS
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML loader that reads the `=` value tag some upstream CRDs carry as a plain string."""
+class _Loader(LOADER_OF_RENDERS):  # type: ignore[misc,valid-type]
+    """The render harness's loader (libyaml), also reading the `=` value tag some upstream CRDs carry as a
+    plain string."""
 
 
 _Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
