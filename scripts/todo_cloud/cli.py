@@ -11,9 +11,9 @@ from todo_cloud.envs import UnknownEnvironment
 from todo_cloud.run import CommandError
 from todo_cloud.tools import ToolError
 
-WHERE = """where things are: the commands in scripts/todo_cloud/commands/<command>.py, what they work with in the
-packages beside them (deploy/, gates/, generate/, observability/, local/, sim/, release/); the README's
-contributors' map says where a change goes. `todo-cloud COMMAND --help` tells more."""
+WHERE = """where things are: the commands in scripts/todo_cloud/commands/<command>.py, what they work with in
+the packages beside them (deploy/, gates/, generate/, observability/, local/, sim/, runtime/, release/); the
+README's contributors' map says where a change goes. `todo-cloud COMMAND --help` tells more."""
 
 
 def project_map() -> str:

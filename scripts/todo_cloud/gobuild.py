@@ -16,7 +16,7 @@ so parallel test workers build once and never see half a build; `.build.json` in
 pin it was built from (a changed pin is rebuilt). A failure raises BuildError with the failing command, its
 folder and the tail of its output; the whole output stays in `<go-bin>/<name>-<version>.log`.
 
-Usage: python -m todo_cloud.gobuild [NAME ...]   (build the named pins, default all; prints their paths)
+Usage: todo-cloud tools-go [NAME ...]   (build the named pins, default every [go_tools]; prints their paths)
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -129,7 +128,7 @@ def built(name: str) -> Path:
     p = pin(name)
     if is_built(name):
         return folder(name) / p.binary
-    raise BuildError(f"{name} {p.version} is not built: run `python -m todo_cloud.gobuild {name}` "
+    raise BuildError(f"{name} {p.version} is not built: run `todo-cloud tools-go {name}` "
                      f"(builds {p.module}@{p.version} from the Go module proxy)")
 
 
@@ -351,19 +350,3 @@ def build(name: str) -> Path:
         shutil.rmtree(out, ignore_errors=True)
         part.rename(out)
         return built(name)
-
-
-def main(argv: list[str] | None = None) -> int:
-    wanted = (argv if argv is not None else sys.argv[1:]) or names()
-    status = 0
-    for name in wanted:
-        try:
-            print(f"{name}: {build(name)}")
-        except BuildError as exc:
-            print(f"{name}: {exc}", file=sys.stderr)
-            status = 1
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -94,7 +94,7 @@ def test_a_build_of_another_pin_is_stale_and_rebuilt(fake_go: Path, monkeypatch:
     data["go_tools"] = {"demo": {**data["go_tools"]["demo"], "ldflags": "-X example.com/demo.Version=9"}}
     monkeypatch.setattr(versions, "load", lambda: data)
     assert not gobuild.is_built("demo")
-    with pytest.raises(gobuild.BuildError, match=r"demo v1\.2\.3 is not built: run `python -m todo_cloud\.gobuild"):
+    with pytest.raises(gobuild.BuildError, match=r"demo v1\.2\.3 is not built: run `todo-cloud tools-go"):
         gobuild.built("demo")
     gobuild.build("demo")
     assert len(fake_go.read_text().splitlines()) == 2

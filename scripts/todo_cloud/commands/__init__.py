@@ -13,7 +13,8 @@ from todo_cloud import envs as envs_module
 GROUPS: dict[str, dict[str, str]] = {
     "set up": {
         "deps": "build the umbrella's chart dependencies (upstream repositories or a local mirror)",
-        "tools-go": "build the Go-built tools of versions.toml [go_tools] into the user cache",
+        "tools-go": "build the pinned Go programs of versions.toml (default: every [go_tools]) into the user cache",
+        "kafka-jars": "lock or fetch the Kafka broker's jars the runtime harness runs (Maven, sha256-checked)",
         "generate": "write the generated files (dashboards, rules, schemas, docs tables, Chart.lock)",
     },
     "look": {

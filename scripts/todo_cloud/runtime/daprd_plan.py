@@ -25,9 +25,8 @@ import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-Manifest = dict[str, Any]
+from todo_cloud.manifests import Manifest, dapr_app_id, pod_annotations
 
 # Name of the harness's secret store component (a name no rendered component may take).
 HARNESS_SECRET_STORE = "harness-secrets"
@@ -141,18 +140,13 @@ def _yaml(obj: Manifest) -> str:
 # --- reading the rendered objects -------------------------------------------------------------------------
 
 
-def _annotations(obj: Manifest) -> Mapping[str, str]:
-    template = obj.get("spec", {}).get("template", {})
-    return template.get("metadata", {}).get("annotations", {}) or {}
-
-
 def apps(rendered: Iterable[Manifest]) -> dict[str, App]:
     """Every workload the sidecar injector gives a daprd (`dapr.io/enabled: "true"`), by app id."""
     out: dict[str, App] = {}
     for obj in rendered:
-        ann = _annotations(obj)
-        if ann.get("dapr.io/enabled") != "true":
+        if dapr_app_id(obj) is None:
             continue
+        ann = pod_annotations(obj)
         name = f"{obj['kind']}/{obj['metadata']['name']}"
         app_id = ann.get("dapr.io/app-id") or obj["metadata"]["name"]
         if app_id in out:

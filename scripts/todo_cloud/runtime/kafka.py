@@ -41,7 +41,6 @@ import secrets
 import shutil
 import signal
 import string
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -70,6 +69,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from todo_cloud.processes import LOOPBACK, StartFailed, Supervisor, log_tail, signal_group
+from todo_cloud.run import TimeoutExpired, run
 from todo_cloud.runtime import kafka_jars
 from todo_cloud.runtime.kafka_plan import SCRAM_MECHANISM, Acl, KafkaPlan, Need, Node, Topic, User
 
@@ -246,7 +246,7 @@ def java() -> str:
     if not binary or not Path(binary).exists():
         raise StartFailed("java is not installed: the Kafka broker needs Java "
                           f"{kafka_jars.settings()['java_min']}+ (Debian: apt-get install openjdk-17-jre-headless)")
-    out = subprocess.run([binary, "-version"], capture_output=True, text=True, timeout=60).stderr
+    out = run([binary, "-version"], check=False, timeout=60).stderr
     m = re.search(r'version "(\d+)', out)
     if not m or int(m.group(1)) < int(kafka_jars.settings()["java_min"]):
         raise StartFailed(f"{binary} is {out.splitlines()[0] if out else 'unknown'}; the Kafka broker needs Java "
@@ -538,7 +538,7 @@ class KafkaCluster:
             signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         for proc in running:
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            with contextlib.suppress(TimeoutExpired):
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             signal_group(proc.pid, signal.SIGKILL)
         self.sup.close()
@@ -652,7 +652,7 @@ def _format(cluster: KafkaCluster, timeout: float) -> None:
         proc = cluster.sup.children[name]
         try:
             code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except TimeoutExpired:
             cluster.sup.stop(name)
             code = None
         if code != 0:

@@ -10,8 +10,8 @@ as `group:artifact:version sha256:<hex>`.
   settings.xml), every jar is checked against its sha256, and any failure raises JarError naming the jar.
 
 Usage:
-    python -m todo_cloud.runtime.kafka_jars lock     # after a change of kafka.version or of the roots
-    python -m todo_cloud.runtime.kafka_jars fetch    # fetch and check; prints the cache folder
+    todo-cloud kafka-jars lock     # after a change of kafka.version or of the roots
+    todo-cloud kafka-jars fetch    # fetch and check; prints the cache folder
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import fcntl
 import os
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from todo_cloud.tools import sha256_file
 
 # The artifact whose version is Kafka's version (the broker itself).
 BROKER_ARTIFACT = "org.apache.kafka:kafka_2.13"
-LOCK_COMMAND = "python -m todo_cloud.runtime.kafka_jars lock"
+LOCK_COMMAND = "todo-cloud kafka-jars lock"
 _MVN_TIMEOUT = 900
 # A line of `mvn dependency:list -DoutputAbsoluteArtifactFilename=true`:
 #   group:artifact:jar:version:scope:/abs/path.jar[ -- module name]
@@ -237,25 +236,3 @@ def ensure(version: str | None = None) -> list[Path]:
         for jar in lock.jars:
             _check(jar, folder / jar.filename)
     return [folder / j.filename for j in lock.jars]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if args == ["lock"]:
-            lock = write_lock(platform_version())
-            print(f"wrote {lock.path.relative_to(REPO)} ({len(lock.jars)} jars, Kafka {lock.kafka_version})")
-        elif args == ["fetch"]:
-            jars = ensure()
-            print(f"{len(jars)} jars checked in {jars[0].parent}")
-        else:
-            print(__doc__.split("Usage:")[1].rstrip(), file=sys.stderr)
-            return 2
-    except JarError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
