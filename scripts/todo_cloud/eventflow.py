@@ -15,17 +15,19 @@ counts it (contract: workloads/README.md, "Events" and "The consumer's side"):
 
 Every choice is derived from the deployed (or rendered) objects: the Kafka CR with its node pools, KafkaUsers
 and KafkaTopics (todo_cloud.runtime.kafka_plan), the Dapr pub/sub Component and the Subscriptions. Where a
-command runs is the caller's: a `Tools` runs a console tool (on a cluster, in a broker pod through the
-Kubernetes exec API, `pod_argv`; in the tests, from the runtime harness's Kafka jars on this machine).
+command runs is the caller's: `run_flow` drives the whole flow through an `Exec` (a command in a container of
+a pod: the Kubernetes exec API in tests/smoke, a recording fake in tests/kind); a `Tools` runs one console
+tool (in a broker pod, `pod_argv`; from the runtime harness's Kafka jars on this machine in tests/runtime).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from todo_cloud.render import Manifest, find
 from todo_cloud.runtime import kafka_plan
@@ -229,8 +231,10 @@ def records_since(tools: Tools, settings: ClientSettings, before: Mapping[int, i
 
 
 def pod_argv(call: ToolCall) -> list[str]:
-    """The command that runs `call` in a broker's container: its properties in a private temporary file (the
-    password never on the command line), the tool with a small heap, the file removed whatever happens."""
+    """The command that runs `call` in a broker's container: the tool with a small heap, its properties in a
+    private temporary file that is removed whatever happens. The properties (with the password) are an argument
+    of the shell that writes the file, visible inside that container only, whose broker key already makes its
+    holder a Kafka super user; the tool's own command line holds no credential."""
     script = ('umask 077; f=$(mktemp); trap \'rm -f "$f"\' EXIT; printf "%s" "$1" > "$f"; shift; '
               '"$@" --command-config "$f"')
     unset = [arg for name in TOOL_ENV_UNSET for arg in ("-u", name)]
@@ -266,7 +270,8 @@ def delete_todo_argv(todo_id: str) -> list[str]:
 
 
 def consumer_get_argv(path: str) -> list[str]:
-    """A GET of the analytics consumer's own API (`/counts`, `/attempts?id=...`)."""
+    """A GET of the analytics consumer's own API: `/counts` ({by_type, by_topic, ...}), `/attempts?id=...`
+    ({attempts: [{id, type, topic, status, ...}]})."""
     return workload_request_argv("GET", path)
 
 
@@ -282,3 +287,96 @@ def published_event(records: Iterable[Record], todo_id: str) -> Record | None:
                 and (event.get("data") or {}).get("id") == todo_id):
             return record
     return None
+
+
+# --- the whole flow -----------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+Exec = Callable[[str, str, Sequence[str]], str]
+"""Runs a command in a container (pod, container, argv) and returns its standard output; raises ToolFailed when
+the command exits non-zero."""
+Poll = Callable[[Callable[[], "T | None"], float], "T | None"]
+
+
+def poll(check: Callable[[], T | None], timeout: float, every: float = 2.0) -> T | None:
+    """`check()`'s first result that is not None within `timeout` seconds, else None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result is not None or time.monotonic() > deadline:
+            return result
+        time.sleep(every)
+
+
+@dataclass(frozen=True)
+class Pods:
+    """Where the flow runs: a broker pod (console tools), a publisher pod, the consumer's pods."""
+
+    broker: str
+    publisher: str
+    consumers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What the flow saw: the todo, its record on the topic, the consumer's deliveries and counts."""
+
+    todo_id: str
+    record: Record
+    event_id: str
+    deliveries: list[dict[str, Any]]
+    counts_before: dict[str, Any]
+    counts_after: dict[str, Any]
+
+    def counted(self, key: str, name: str) -> int:
+        """How much the consumer's count `key` (by_type, by_topic) of `name` grew during the flow."""
+        return int(self.counts_after.get(key, {}).get(name, 0)) - int(self.counts_before.get(key, {}).get(name, 0))
+
+
+def _sum_counts(counts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for one in counts:
+        for key, value in one.items():
+            if isinstance(value, dict):
+                bucket = total.setdefault(key, {})
+                for name, n in value.items():
+                    bucket[name] = bucket.get(name, 0) + int(n)
+            elif isinstance(value, int):
+                total[key] = total.get(key, 0) + value
+    return total
+
+
+def run_flow(run: Exec, pods: Pods, settings: ClientSettings, marker: str, *, wait: Poll = poll,
+             delivery_timeout: float = 120) -> Flow:
+    """The backend publishes a TaskCreated through its sidecar (it creates a todo named `marker`), the record is
+    read back from the topic, and the consumer delivers and counts it. FlowError says which step failed; the
+    todo is deleted again whatever happens."""
+    def counts() -> dict[str, Any]:
+        return _sum_counts(json.loads(run(pod, CONSUMER, consumer_get_argv("/counts"))) for pod in pods.consumers)
+
+    def tools(call: ToolCall) -> str:
+        return run(pods.broker, BROKER_CONTAINER, pod_argv(call))
+
+    counts_before = counts()
+    before = end_offsets(tools, settings)
+    todo = json.loads(run(pods.publisher, PUBLISHER, create_todo_argv(marker)))
+    try:
+        records = records_since(tools, settings, before)
+        record = published_event(records, todo["id"])
+        if record is None:
+            raise FlowError(f"the {EVENT_TYPE} event of todo {todo['id']} is not on {TOPIC} (new records: "
+                            + (", ".join(f"{r.partition}/{r.offset} key {r.key}" for r in records) or "none") + ")")
+        event_id = str(record.json()["id"])
+
+        def delivered() -> list[dict[str, Any]] | None:
+            seen = [d for pod in pods.consumers
+                    for d in json.loads(run(pod, CONSUMER, consumer_get_argv(f"/attempts?id={event_id}")))["attempts"]]
+            return seen if any(d.get("status") == "SUCCESS" and d.get("topic") == TOPIC for d in seen) else None
+
+        deliveries = wait(delivered, delivery_timeout)
+        if deliveries is None:
+            raise FlowError(f"{CONSUMER} did not process the {EVENT_TYPE} event {event_id} of {TOPIC} within "
+                            f"{delivery_timeout:.0f} s (its deliveries: `GET /attempts?id={event_id}` in its pod)")
+        return Flow(todo["id"], record, event_id, deliveries, counts_before, counts())
+    finally:
+        run(pods.publisher, PUBLISHER, delete_todo_argv(todo["id"]))

@@ -90,9 +90,9 @@ def jaas_config(user: str, password: str) -> str:
 def _value(secrets: Mapping[str, Mapping[str, str]], name: str, key: str, writer: str) -> str:
     data = secrets.get(name)
     if data is None:
-        raise SecretMissing(f"Secret {name} is missing ({writer} writes it)")
+        raise SecretMissing(f"Secret {name} is missing ({writer})")
     if not data.get(key):
-        raise SecretMissing(f"Secret {name} has no key {key} ({writer} writes it)")
+        raise SecretMissing(f"Secret {name} has no key {key} ({writer})")
     return data[key]
 
 
@@ -102,10 +102,10 @@ def client_settings(plan: KafkaPlan, listener: str, user: str | None, secrets: M
     (None: anonymous), from `secrets` (Secret name -> decoded data); `password` replaces the Secret's (to
     try a wrong one). SecretMissing names a Secret or key that is not there."""
     sl = plan.listener(listener)
-    ca = _value(secrets, plan.cluster_ca_secret, CA_CERT, "the Strimzi cluster operator") if sl.tls else None
+    ca = _value(secrets, plan.cluster_ca_secret, CA_CERT, "the Strimzi cluster operator writes it") if sl.tls else None
     if user is None or sl.authentication is None:
         return ClientSettings(bootstrap, sl, None, ca_pem=ca)
-    operator = f"the Strimzi user operator, for KafkaUser {user}"
+    operator = f"the Strimzi user operator writes it for KafkaUser {user}"
     if sl.authentication == "scram-sha-512":
         if password is not None:
             return ClientSettings(bootstrap, sl, user, password, jaas_config(user, password), ca)
