@@ -18,7 +18,7 @@ help: ## list the targets
 test: bootstrap deps ## bootstrap what is missing, then run the whole suite (skips say why) [PYTEST_ARGS=...]
 	$(CLI) test -- $(PYTEST_ARGS)
 
-up: bootstrap ## deploy the local environment to a kind cluster (needs Docker and kind)
+up: bootstrap ## build the app images and deploy the local environment to kind (needs Docker; kind is built with Go)
 	@$(CLI) up
 
 down: bootstrap ## delete the local kind cluster

@@ -1,5 +1,6 @@
 """`make up` without Docker: the one-line messages of missing prerequisites (and that nothing changes then),
-the order of the steps, the dry run, and the small helpers around PostgreSQL and Envoy Gateway."""
+the order of the steps, the dry run, and the small helpers around PostgreSQL and Envoy Gateway. The app images
+make up builds and loads: tests/kind/test_kind_images.py."""
 
 from __future__ import annotations
 
@@ -8,55 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kind_support import BACKEND, FRONTEND, calls, docker_with_images, fake_bin, kind_reporting
 
 from todo_cloud import tools
 from todo_cloud.deploy.secrets import RequiredSecret, SecretRef
 from todo_cloud.local import checks, docker, lifecycle, steps
 from todo_cloud.local import secrets as local_secrets
 from todo_cloud.local.checks import Context, Pins, Unready
+from todo_cloud.local.images import Build, LocalImages
 
-STEPS = ["cluster", "namespaces", "postgres", "secrets", "gateway-api-crds", "envoy-gateway", "gateway-class",
-         "images", "deploy"]
+STEPS = ["build-images", "cluster", "namespaces", "postgres", "secrets", "gateway-api-crds", "envoy-gateway",
+         "gateway-class", "load-images", "deploy"]
 INSTEAD = "run `make sim-up` for the simulated cluster, or `make render ENV=local` to review the manifests"
-BACKEND, FRONTEND = "kind.local/todo-chatbot-backend:dev", "kind.local/todo-chatbot-frontend:dev"
-
-
-def fake_bin(folder: Path, name: str, script: str) -> None:
-    """An executable `name` in `folder` that logs its arguments to folder/calls.log, then runs `script`."""
-    path = folder / name
-    path.write_text(f'#!/bin/sh\necho "{name} $*" >> "{folder}/calls.log"\n{script}\n')
-    path.chmod(0o755)
-
-
-def calls(folder: Path) -> list[str]:
-    log = folder / "calls.log"
-    return log.read_text().splitlines() if log.is_file() else []
-
-
-@pytest.fixture
-def fake_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """PATH with nothing but the fakes the test puts into the returned folder; no Go-built kind."""
-    monkeypatch.setenv("PATH", str(tmp_path))
-
-    def no_built_kind(name: str) -> Path:
-        raise tools.ToolError(f"{name} is not built (test)")
-
-    monkeypatch.setattr(tools, "go_tool", no_built_kind)
-    return tmp_path
-
-
-def docker_with_images(folder: Path, present: tuple[str, ...]) -> None:
-    """A docker client whose engine runs and that has the images `present` (and nothing else)."""
-    cases = " ".join(f'"{i}"' for i in present)
-    fake_bin(folder, "docker", f"""case "$1" in
-  info) exit 0 ;;
-  image) for have in {cases}; do [ "$3" = "$have" ] && exit 0; done; exit 1 ;;
-  *) exit 0 ;;
-esac""")
-
-
-def kind_reporting(folder: Path, version: str) -> None:
-    fake_bin(folder, "kind", f'[ "$1" = version ] && echo "kind {version} go1.26.8 linux/amd64"; exit 0')
+CANNOT = "make up: cannot build the app images and run kind here"
 
 
 # --- missing prerequisites: one line, nothing changed -----------------------------------------------------
@@ -66,7 +31,7 @@ def test_without_docker_make_up_says_why_in_one_line(fake_path: Path, capsys: py
     assert lifecycle.missing() == "no docker client on PATH"
     assert lifecycle.up() == 1
     out = capsys.readouterr()
-    assert out.err == f"make up: cannot create a kind cluster here: no docker client on PATH; {INSTEAD}\n"
+    assert out.err == f"{CANNOT}: no docker client on PATH; {INSTEAD}\n"
     assert out.out == ""
 
 
@@ -74,9 +39,8 @@ def test_without_a_docker_engine_make_up_says_so(fake_path: Path, capsys: pytest
     fake_bin(fake_path, "docker", "exit 1")
     assert lifecycle.up() == 1
     assert capsys.readouterr().err == (
-        "make up: cannot create a kind cluster here: no Docker engine is running (`docker info` fails); "
-        f"{INSTEAD}\n")
-    assert calls(fake_path) == ["docker info"]
+        f"{CANNOT}: no Docker engine is running (`docker info` fails); {INSTEAD}\n")
+    assert calls(fake_path) == ["docker info"], "nothing built, nothing else asked"
 
 
 def test_without_kind_make_up_says_how_to_get_the_pinned_one(fake_path: Path,
@@ -84,7 +48,7 @@ def test_without_kind_make_up_says_how_to_get_the_pinned_one(fake_path: Path,
     docker_with_images(fake_path, ())
     assert lifecycle.up() == 1
     assert capsys.readouterr().err == (
-        "make up: cannot create a kind cluster here: no kind v0.31.0: `make tools-go` builds it "
+        f"{CANNOT}: no kind v0.31.0: `make tools-go` builds it "
         f"(go install sigs.k8s.io/kind@v0.31.0), or put kind v0.31.0 on PATH; {INSTEAD}\n")
 
 
@@ -98,34 +62,6 @@ def test_a_kind_of_another_version_is_not_used(fake_path: Path) -> None:
 def test_a_kind_of_the_pinned_version_on_path_is_used(fake_path: Path) -> None:
     kind_reporting(fake_path, "v0.31.0")
     assert checks.kind_binary(Pins.load()) == fake_path / "kind"
-
-
-def test_a_missing_image_stops_make_up_before_anything_changes(
-        upstream_charts: Any, fake_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    del upstream_charts
-    docker_with_images(fake_path, (FRONTEND,))
-    kind_reporting(fake_path, "v0.31.0")
-    assert lifecycle.up() == 1
-    assert capsys.readouterr().err == (
-        f"make up: cannot deploy the local environment: the image {BACKEND} is not in the local Docker: build and "
-        f"tag it from the app's source (`docker build -t {BACKEND} <its source folder>`), then run make up again; "
-        "nothing was changed\n")
-    # Only looks: no cluster, no container, no image load.
-    assert calls(fake_path) == ["docker info", "kind version", f"docker image inspect {BACKEND}",
-                                f"docker image inspect {FRONTEND}"]
-
-
-def test_two_missing_images_are_named_in_one_line() -> None:
-    assert checks.missing_images_message([BACKEND, FRONTEND]) == (
-        f"the images {BACKEND}, {FRONTEND} are not in the local Docker: build and tag each from its app's source "
-        "(`docker build -t <image> <its source folder>`), then run make up again")
-
-
-def test_the_images_make_up_loads_are_the_locally_built_app_images(upstream_charts: Any) -> None:
-    del upstream_charts
-    from todo_cloud.render import render_environment
-
-    assert checks.local_images(render_environment("local"), checks.local_registry()) == [BACKEND, FRONTEND]
 
 
 def test_a_secret_without_recipe_stops_make_up_before_anything_changes(
@@ -146,7 +82,8 @@ def test_a_secret_without_recipe_stops_make_up_before_anything_changes(
 
 def context() -> Context:
     auth = RequiredSecret(SecretRef("todo-chatbot", "todo-chatbot-auth"), [], ["secret"])
-    return Context(Pins.load(), "kind", [auth], [BACKEND, FRONTEND], crds="kind: CustomResourceDefinition\n")
+    images = LocalImages((Build(BACKEND, "backend"), Build(FRONTEND, "frontend")))
+    return Context(Pins.load(), "kind", [auth], images, crds="kind: CustomResourceDefinition\n")
 
 
 def test_the_steps_come_in_this_order() -> None:
@@ -156,7 +93,10 @@ def test_the_steps_come_in_this_order() -> None:
     assert Pins.load().node_image in titles["cluster"]
     assert "v1.9.1" in titles["envoy-gateway"] and "envoy-gateway-system" in titles["envoy-gateway"]
     assert "GatewayClass eg (gateway.envoyproxy.io/gatewayclass-controller)" in titles["gateway-class"]
-    assert f"{BACKEND} {FRONTEND}" in titles["images"]
+    assert titles["build-images"] == ("docker build the app images from workloads/ ("
+                                      f"{BACKEND} from workloads/backend/Dockerfile; "
+                                      f"{FRONTEND} from workloads/frontend/Dockerfile)")
+    assert f"{BACKEND} {FRONTEND}" in titles["load-images"]
     assert titles["deploy"] == "todo-cloud deploy --env local"
 
 
@@ -167,9 +107,10 @@ def test_make_up_checks_then_runs_every_step_in_order(monkeypatch: pytest.Monkey
     monkeypatch.setattr(checks, "kind_binary", lambda pins, build=False: Path("/fake/kind"))
     monkeypatch.setattr(checks, "prepare",
                         lambda kind_bin, check_images=True: (done.append("checks"), context())[1])
-    for name, key in (("create_cluster", "cluster"), ("start_postgres", "postgres"), ("create_secrets", "secrets"),
-                      ("apply_gateway_api_crds", "gateway-api-crds"), ("install_envoy_gateway", "envoy-gateway"),
-                      ("apply_gateway_class", "gateway-class"), ("load_images", "images")):
+    for name, key in (("build_images", "build-images"), ("create_cluster", "cluster"), ("start_postgres", "postgres"),
+                      ("create_secrets", "secrets"), ("apply_gateway_api_crds", "gateway-api-crds"),
+                      ("install_envoy_gateway", "envoy-gateway"), ("apply_gateway_class", "gateway-class"),
+                      ("load_images", "load-images")):
         monkeypatch.setattr(steps, name, lambda ctx, key=key: done.append(key))
     monkeypatch.setattr(steps, "apply_namespaces", lambda: done.append("namespaces"))
     monkeypatch.setattr(steps, "deploy", lambda: done.append("deploy"))
@@ -186,6 +127,7 @@ def test_a_failing_step_stops_make_up_saying_it_can_be_run_again(monkeypatch: py
     monkeypatch.setattr(docker, "docker_missing", lambda: None)
     monkeypatch.setattr(checks, "kind_binary", lambda pins, build=False: Path("/fake/kind"))
     monkeypatch.setattr(checks, "prepare", lambda kind_bin, check_images=True: context())
+    monkeypatch.setattr(steps, "build_images", lambda ctx: done.append("build-images"))
     monkeypatch.setattr(steps, "create_cluster", lambda ctx: done.append("cluster"))
     monkeypatch.setattr(steps, "apply_namespaces", lambda: done.append("namespaces"))
 
@@ -195,7 +137,7 @@ def test_a_failing_step_stops_make_up_saying_it_can_be_run_again(monkeypatch: py
     monkeypatch.setattr(steps, "start_postgres", no_postgres)
     monkeypatch.setattr(steps, "create_secrets", lambda ctx: done.append("secrets"))
     assert lifecycle.up() == 1
-    assert done == ["cluster", "namespaces"]
+    assert done == ["build-images", "cluster", "namespaces"]
     err = capsys.readouterr().err
     assert "make up: failed: PostgreSQL in the container todo-chatbot-postgres is not ready after 120 s\n" in err
     assert "every step is idempotent" in err
@@ -212,7 +154,8 @@ def test_the_dry_run_checks_and_prints_the_steps_without_changing_anything(
     assert out[0] == "make up --dry-run: nothing is changed"
     assert "  docker: no docker client on PATH" in out
     assert any(line.startswith("  secrets: a recipe for each: todo-chatbot-auth (secret)") for line in out)
-    assert f"  images: {BACKEND}, {FRONTEND} (not checked without Docker)" in out
+    assert f"  image {BACKEND}: built from workloads/backend/Dockerfile" in out
+    assert f"  image {FRONTEND}: built from workloads/frontend/Dockerfile" in out
     steps = out[out.index("steps:") + 1:]
     assert [line.split("]")[0].split("[")[1] for line in steps] == STEPS
     assert calls(fake_path) == []

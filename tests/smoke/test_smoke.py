@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import base64
 import uuid
+from typing import Any
 
 import pytest
 from smoke_support import Target, eventually
 
-# Our app's components (Deployments todo-chatbot-<name>, each with a Dapr sidecar).
-APP = ("backend", "frontend")
-TOPIC = "todo-events"
-PUBSUB = "pubsub"
-DAPR_HTTP_PORT = 3500
+from todo_cloud import eventflow
+from todo_cloud.manifests import dapr_app_id
+
+# The custom resources the event flow is derived from, as deployed: (group, version, plural).
+KAFKA_RESOURCES = [("kafka.strimzi.io", "v1", plural) for plural in ("kafkas", "kafkanodepools", "kafkausers",
+                                                                     "kafkatopics")]
+DAPR_RESOURCES = [("dapr.io", "v1alpha1", "components"), ("dapr.io", "v2alpha1", "subscriptions")]
 
 
 def _secret_value(target: Target, name: str, key: str) -> str:
-    data = target.core().read_namespaced_secret(name, target.env.namespace).data or {}
-    return base64.b64decode(data[key]).decode()
+    return target.secret_data(name)[key]
 
 
-def _app_pods(target: Target, component: str) -> list:
-    return target.core().list_namespaced_pod(
-        target.env.namespace, label_selector=f"app.kubernetes.io/name={component},"
-                                             f"app.kubernetes.io/instance={target.env.release}").items
+def _app_selector(target: Target, component: str) -> str:
+    return f"app.kubernetes.io/name={component},app.kubernetes.io/instance={target.env.release}"
 
 
 def test_all_deployments_and_statefulsets_are_ready(target: Target) -> None:
@@ -38,13 +38,22 @@ def test_all_deployments_and_statefulsets_are_ready(target: Target) -> None:
     assert not lagging, lagging
 
 
-@pytest.mark.parametrize("component", APP)
-def test_every_app_pod_runs_a_dapr_sidecar(target: Target, component: str) -> None:
+def test_every_pod_of_a_dapr_app_runs_a_dapr_sidecar(target: Target) -> None:
+    """Every Deployment whose pods ask for Dapr (dapr.io/enabled) got the injected daprd in each pod; the
+    event flow's publisher and consumer are among them."""
     target.require_real()
-    pods = _app_pods(target, component)
-    assert pods, f"no {component} pods"
-    missing = [p.metadata.name for p in pods if "daprd" not in {c.name for c in p.spec.containers}]
-    assert not missing, f"pods without daprd: {missing}"
+    apps: dict[str, Any] = {}
+    for deployment in target.apps().list_namespaced_deployment(target.env.namespace).items:
+        app_id = dapr_app_id(target.api.sanitize_for_serialization(deployment))
+        if app_id is not None:
+            apps[app_id] = deployment
+    assert {eventflow.PUBLISHER, eventflow.CONSUMER} <= set(apps), f"Dapr apps deployed: {sorted(apps)}"
+    for app_id, deployment in sorted(apps.items()):
+        selector = ",".join(f"{k}={v}" for k, v in sorted(deployment.spec.selector.match_labels.items()))
+        pods = target.core().list_namespaced_pod(target.env.namespace, label_selector=selector).items
+        assert pods, f"no pods of Deployment {deployment.metadata.name} (app {app_id})"
+        missing = [p.metadata.name for p in pods if "daprd" not in {c.name for c in p.spec.containers}]
+        assert not missing, f"pods of Deployment {deployment.metadata.name} without daprd: {missing}"
 
 
 def test_kafka_and_its_topics_are_ready(target: Target) -> None:
@@ -59,31 +68,34 @@ def test_kafka_and_its_topics_are_ready(target: Target) -> None:
     assert objs and not not_ready, f"not Ready: {not_ready}"
 
 
-def test_an_event_published_through_dapr_lands_on_todo_events(target: Target) -> None:
-    """Publish through the backend's daprd (HTTP API, with the app's API token) and read it back from the
-    topic with Kafka's console consumer inside a broker pod."""
+def test_an_event_the_backend_publishes_through_its_sidecar_lands_on_todo_events_and_analytics_counts_it(
+        target: Target) -> None:
+    """The backend creates a todo, so its daprd publishes TaskCreated onto todo-events; Kafka's console tools in a
+    broker pod read the record back, authenticating as the platform requires (SCRAM-SHA-512 as the KafkaUser
+    that may read the topic, over the listener the Dapr pub/sub Component dials, TLS with the cluster CA where
+    that listener is TLS, credentials from the Secrets Strimzi writes); the analytics consumer processes and
+    counts the event (todo_cloud.eventflow)."""
     target.require_real()
-    from kubernetes.stream import stream
+    objects = target.objects(*KAFKA_RESOURCES, *DAPR_RESOURCES)
+    reader = eventflow.reader(objects, namespace=target.env.namespace)
+    eventflow.check_subscribed(objects)
+    settings = reader.settings({name: target.secret_data(name) for name in reader.secrets})
+    brokers = target.running_pods(f"strimzi.io/cluster={reader.plan.cluster},strimzi.io/broker-role=true")
+    publishers = target.running_pods(_app_selector(target, eventflow.PUBLISHER))
+    consumers = target.running_pods(_app_selector(target, eventflow.CONSUMER))
+    assert brokers and publishers and consumers, f"running pods: brokers {brokers}, {eventflow.PUBLISHER} " \
+                                                 f"{publishers}, {eventflow.CONSUMER} {consumers}"
+    pods = eventflow.Pods(brokers[0], publishers[0], tuple(consumers))
+    flow = eventflow.run_flow(target.exec, pods, settings, f"smoke-{uuid.uuid4()}")
 
-    pod = _app_pods(target, "backend")[0].metadata.name
-    token = _secret_value(target, "todo-chatbot-dapr-api-token", "token")
-    marker = f"smoke-{uuid.uuid4()}"
-    target.api.call_api(
-        f"/api/v1/namespaces/{target.env.namespace}/pods/{pod}:{DAPR_HTTP_PORT}/proxy/v1.0/publish/{PUBSUB}/{TOPIC}",
-        "POST", header_params={"Content-Type": "application/json", "dapr-api-token": token},
-        body={"smoke": marker}, auth_settings=["BearerToken"], _preload_content=False)
-    brokers = target.core().list_namespaced_pod(target.env.namespace,
-                                                label_selector="strimzi.io/broker-role=true").items
-    assert brokers, "no Kafka broker pods"
-
-    def consumed() -> bool:
-        out = stream(target.core().connect_get_namespaced_pod_exec, brokers[0].metadata.name, target.env.namespace,
-                     command=["bin/kafka-console-consumer.sh", "--bootstrap-server", "localhost:9092", "--topic",
-                              TOPIC, "--from-beginning", "--timeout-ms", "15000"],
-                     stderr=True, stdin=False, stdout=True, tty=False)
-        return marker in out
-
-    assert eventually(consumed, timeout=60), f"{marker} not found on {TOPIC}"
+    event = flow.record.json()
+    assert flow.record.key == flow.todo_id, "keyed by the todo id, so that one todo's events keep their order"
+    assert (event["specversion"], event["source"], event["type"], event["subject"]) == (
+        "1.0", eventflow.PUBLISHER, eventflow.EVENT_TYPE, flow.todo_id)
+    assert event["data"]["id"] == flow.todo_id and event["data"]["version"] == 1
+    assert [d["topic"] for d in flow.deliveries if d["status"] == "SUCCESS"] == [eventflow.TOPIC]
+    assert flow.counted("by_type", eventflow.EVENT_TYPE) >= 1, (flow.counts_before, flow.counts_after)
+    assert flow.counted("by_topic", eventflow.TOPIC) >= 1, (flow.counts_before, flow.counts_after)
 
 
 @pytest.mark.parametrize("job", ["todo-chatbot-backend", "todo-chatbot-dapr-sidecars", "todo-chatbot-kafka-brokers"])

@@ -1,6 +1,8 @@
 """`todo-cloud smoke --env ENV [--kubeconfig PATH]`: the smoke tests (tests/smoke) against a running
-environment: workloads ready, Dapr sidecars, Kafka and its topics, an event through Dapr pub/sub onto
-todo-events, Prometheus targets, Grafana dashboards, Loki logs and a Jaeger trace.
+environment: workloads ready, Dapr sidecars, Kafka and its topics, the event flow (the backend publishes
+through its sidecar onto todo-events, Kafka's console tools read it back authenticated as the platform
+requires, the analytics consumer counts it: todo_cloud.eventflow), Prometheus targets, Grafana dashboards, Loki
+logs and a Jaeger trace.
 
 Against the simulated cluster (KWOK nodes) the checks that need running containers skip with that reason.
 Exit code: pytest's (0 passed, 1 a check failed, 5 nothing ran).

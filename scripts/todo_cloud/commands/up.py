@@ -1,6 +1,7 @@
-"""`todo-cloud up [--dry-run]` (`make up`): the local environment on a kind cluster (todo_cloud.local): the
-cluster, namespaces, PostgreSQL, the Secrets, Envoy Gateway, the app images, the deploy. Everything is checked
-before the first change; where Docker or kind is missing it says so in one line and changes nothing."""
+"""`todo-cloud up [--dry-run]` (`make up`): the local environment on a kind cluster (todo_cloud.local): the app
+images built from workloads/, the cluster, namespaces, PostgreSQL, the Secrets, Envoy Gateway, the images
+loaded, the deploy. Everything is checked before the first change; where Docker or kind is missing it says so
+in one line and changes nothing."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Everything make up checks before its first change (`prepare`), and the pins it works with.
 
-In order: the upstream charts, the release rendered for `local` with a recipe for every Secret and key it reads
-(todo_cloud.local.secrets), the app images in the local Docker, the pinned helm and kubectl, the Gateway API
+In order: the upstream charts (fetched when missing, as `make deps`), the release rendered for `local` with a
+recipe for every Secret and key it reads (todo_cloud.local.secrets), its app images (todo_cloud.local.images:
+each built from workloads/, or else already in the local Docker), the pinned helm and kubectl, the Gateway API
 CRDs of versions.toml [external_crds.gateway-api]. Docker and the pinned kind are checked before these
 (`docker_missing`, `kind_binary`). Each problem is `Unready`, one line saying what to do.
 """
@@ -20,7 +21,8 @@ from todo_cloud import envs, tools, versions
 from todo_cloud.cluster_shape import KIND_CONFIG
 from todo_cloud.deploy.secrets import RequiredSecret, release_secrets
 from todo_cloud.local import docker, secrets
-from todo_cloud.manifests import Manifest, image_references
+from todo_cloud.local.images import ImageError, LocalImages, local_images, missing_images_message
+from todo_cloud.manifests import Manifest
 from todo_cloud.run import run
 
 ENV = "local"
@@ -88,20 +90,6 @@ def local_registry() -> str:
     return str(yaml.safe_load(envs.get(ENV).values_file.read_text())["app"]["image"]["registry"])
 
 
-def local_images(manifests: list[Manifest], registry: str) -> list[str]:
-    """The images of the release from `registry` (the locally built app images), sorted."""
-    return sorted({i for doc in manifests for i in image_references(doc) if i.startswith(f"{registry}/")})
-
-
-def missing_images_message(missing: list[str]) -> str:
-    """One line: which image(s) to build and tag before make up can go on."""
-    if len(missing) == 1:
-        return (f"the image {missing[0]} is not in the local Docker: build and tag it from the app's source "
-                f"(`docker build -t {missing[0]} <its source folder>`), then run make up again")
-    return (f"the images {', '.join(missing)} are not in the local Docker: build and tag each from its app's "
-            f"source (`docker build -t <image> <its source folder>`), then run make up again")
-
-
 def release_requirements(manifests: list[Manifest]) -> list[RequiredSecret]:
     """The Secrets (with their keys) the local release reads but does not create."""
     env = envs.get(ENV)
@@ -115,7 +103,7 @@ class Context:
     pins: Pins
     kind: Path | str = "kind"
     required: list[RequiredSecret] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)
+    images: LocalImages = field(default_factory=LocalImages)
     crds: str = ""
     database: secrets.Database | None = None
     warnings: list[str] = field(default_factory=list)
@@ -144,8 +132,11 @@ def prepare(kind: Path | str, *, check_images: bool = True) -> Context:
         secrets.check(ctx.required)
     except secrets.RecipeError as exc:
         raise Unready(str(exc)) from None
-    ctx.images = local_images(manifests, local_registry())
-    if check_images and (gone := docker.missing_images(ctx.images)):
+    try:
+        ctx.images = local_images(manifests, local_registry())
+    except ImageError as exc:
+        raise Unready(str(exc)) from None
+    if check_images and (gone := docker.missing_images(list(ctx.images.prebuilt))):
         raise Unready(missing_images_message(gone))
     try:
         tools.path("helm")

@@ -1,12 +1,13 @@
 """`todo-cloud up` / `todo-cloud down` (`make up` / `make down`): the local environment on a kind cluster.
 
-Needs a running Docker engine and the pinned kind (versions.toml [go_tools.kind], built with Go when absent).
-Where either is missing it says so in one line, names what to run instead, and exits 1 without touching
-anything. Everything else make up needs is checked next, before the first change (todo_cloud.local.checks:
-the rendered release, a recipe for every Secret it reads, the app images in the local Docker, the pinned
-tools and CRDs); then the steps of todo_cloud.local.steps create the cluster, the namespaces, PostgreSQL, the
-Secrets, Envoy Gateway with its GatewayClass, load the images and deploy. Every step is idempotent: make up
-again resumes. `todo-cloud up --dry-run` checks and prints the steps without changing anything.
+Needs a running Docker engine and the pinned kind (versions.toml [go_tools.kind], built with Go when absent);
+nothing else to prepare. Where Docker or kind is missing it says so in one line, names what to run instead,
+and exits 1 without touching anything. Everything else make up needs is checked next, before the first
+change (todo_cloud.local.checks: the upstream charts, the rendered release, a recipe for every Secret it
+reads, where each app image comes from, the pinned tools and CRDs); then the steps of todo_cloud.local.steps
+build the app images from workloads/, create the cluster, the namespaces, PostgreSQL, the Secrets, Envoy
+Gateway with its GatewayClass, load the images and deploy. Every step is idempotent: make up again resumes.
+`todo-cloud up --dry-run` checks and prints the steps without changing anything.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _docker_and_kind(build: bool) -> tuple[Path | None, str | None]:
 
 def cannot(reason: str) -> str:
     """The one line make up prints when Docker or kind is missing."""
-    return f"make up: cannot create a kind cluster here: {reason}; {INSTEAD}"
+    return f"make up: cannot build the app images and run kind here: {reason}; {INSTEAD}"
 
 
 def stopped(reason: str) -> str:
@@ -106,8 +107,11 @@ def _dry_run() -> int:
     else:
         print("  secrets: a recipe for each: " + ", ".join(
             f"{r.ref.name} ({', '.join(r.keys) or 'whole Secret'})" for r in ctx.required))
+        for build in ctx.images.builds:
+            print(f"  image {build.image}: built from workloads/{build.workload}/Dockerfile")
         checked = "in the local Docker" if reason is None else "not checked without Docker"
-        print(f"  images: {', '.join(ctx.images)} ({checked})")
+        for image in ctx.images.prebuilt:
+            print(f"  image {image}: no workload builds it, it must be in the local Docker ({checked})")
     print("steps:")
     print("\n".join(steps.describe(steps.plan(ctx))))
     return 1 if reason or problem or not isinstance(kind, Path) else 0

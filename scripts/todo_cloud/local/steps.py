@@ -1,13 +1,15 @@
 """The steps of make up after its checks, in order, each idempotent (todo_cloud.local.lifecycle runs them):
 
-1. cluster: `kind create cluster` with the pinned node image (versions.toml [kind]), unless it exists;
-2. namespaces: the environment's namespaces with their Pod Security labels (envs.namespace_objects);
-3. postgres: a pinned PostgreSQL container on the Docker network `kind` (reused when it exists);
-4. secrets: every required Secret that does not exist yet, with every key (never overwritten);
-5. gateway-api-crds, envoy-gateway, gateway-class: the Gateway API CRDs (server-side), Envoy Gateway's
+1. build-images: `docker build` of every app image a workload of workloads/ builds (todo_cloud.local.images),
+   tagged as the release names it; Docker's layer cache makes a rebuild of unchanged sources a no-op;
+2. cluster: `kind create cluster` with the pinned node image (versions.toml [kind]), unless it exists;
+3. namespaces: the environment's namespaces with their Pod Security labels (envs.namespace_objects);
+4. postgres: a pinned PostgreSQL container on the Docker network `kind` (reused when it exists);
+5. secrets: every required Secret that does not exist yet, with every key (never overwritten);
+6. gateway-api-crds, envoy-gateway, gateway-class: the Gateway API CRDs (server-side), Envoy Gateway's
    chart (`helm upgrade --install`) and the GatewayClass `eg` the app's Gateway names;
-6. images: `kind load docker-image` of the app images;
-7. deploy: the deploy of `local` (todo_cloud.deploy.execute.deploy_release, as `todo-cloud deploy --env local`).
+7. load-images: `kind load docker-image` of every app image (kind skips an image its nodes have already);
+8. deploy: the deploy of `local` (todo_cloud.deploy.execute.deploy_release, as `todo-cloud deploy --env local`).
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def plan(ctx: Context) -> list[Step]:
     g, pg = ctx.pins.gateway, ctx.pins.postgres
     env = envs.get(ENV)
     levels = ", ".join(f"{n}={lvl}" for n, lvl in sorted(env.namespaces.items()))
+    built = "; ".join(f"{b.image} from workloads/{b.workload}/Dockerfile" for b in ctx.images.builds) or "none"
     return [
+        Step("build-images", f"docker build the app images from workloads/ ({built})", lambda: build_images(ctx)),
         Step("cluster", f"create the kind cluster {CLUSTER} ({ctx.pins.node_image}, {KIND_CONFIG.name}) unless it "
                         f"exists; make {ctx.kube_context} the current context", lambda: create_cluster(ctx)),
         Step("namespaces", f"apply the namespaces with their Pod Security levels ({levels})", apply_namespaces),
@@ -67,7 +71,8 @@ def plan(ctx: Context) -> list[Step]:
                               f"namespace {g['namespace']}", lambda: install_envoy_gateway(ctx)),
         Step("gateway-class", f"apply the GatewayClass {g['gateway_class']} ({g['controller_name']}) and wait "
                               "until it is accepted", lambda: apply_gateway_class(ctx)),
-        Step("images", f"kind load docker-image {' '.join(ctx.images)} into {CLUSTER}", lambda: load_images(ctx)),
+        Step("load-images", f"kind load docker-image {' '.join(ctx.images.images)} into {CLUSTER}",
+             lambda: load_images(ctx)),
         Step("deploy", f"todo-cloud deploy --env {ENV}", lambda: deploy()),
     ]
 
@@ -222,9 +227,14 @@ def apply_gateway_class(ctx: Context) -> None:
             "--timeout=180s")
 
 
+def build_images(ctx: Context) -> None:
+    for build in ctx.images.builds:
+        stream(build.argv, timeout=1800)
+
+
 def load_images(ctx: Context) -> None:
-    if ctx.images:
-        stream([ctx.kind, "load", "docker-image", "--name", CLUSTER, *ctx.images])
+    if ctx.images.images:
+        stream([ctx.kind, "load", "docker-image", "--name", CLUSTER, *ctx.images.images])
 
 
 def deploy() -> None:

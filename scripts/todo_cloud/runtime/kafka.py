@@ -71,6 +71,7 @@ from cryptography.x509.oid import NameOID
 from todo_cloud.processes import LOOPBACK, StartFailed, Supervisor, log_tail, signal_group
 from todo_cloud.run import TimeoutExpired, run
 from todo_cloud.runtime import kafka_jars
+from todo_cloud.runtime.kafka_client import client_settings, jaas_config
 from todo_cloud.runtime.kafka_plan import SCRAM_MECHANISM, Acl, KafkaPlan, Need, Node, Topic, User
 
 # Principals of the run's certificates. The nodes' is Strimzi's broker principal; the harness's stands in for
@@ -176,11 +177,6 @@ def _password() -> str:
     """A password as Strimzi's User Operator makes them: 32 letters and digits."""
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(32))
-
-
-def jaas_config(user: str, password: str) -> str:
-    """The `sasl.jaas.config` key of a SCRAM KafkaUser's Secret."""
-    return f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{user}" password="{password}";'
 
 
 # -- configuration (pure) ------------------------------------------------------------------------------------
@@ -294,20 +290,11 @@ class KafkaCluster:
         return out
 
     def client_config(self, user: str | None, listener: str, *, password: str | None = None) -> dict[str, Any]:
-        """librdkafka settings of a client of `listener` authenticating as KafkaUser `user` (None: anonymous)."""
-        sl = self.plan.listener(listener)
-        config: dict[str, Any] = {"bootstrap.servers": self.bootstrap(listener), "logger": CLIENT_LOG,
-                                  "security.protocol": sl.security_protocol, "socket.timeout.ms": 10000}
-        if sl.tls:
-            config["ssl.ca.location"] = str(self.files["ca"])
-        if user is not None and sl.authentication == "scram-sha-512":
-            config.update({"security.protocol": "SASL_SSL" if sl.tls else "SASL_PLAINTEXT",
-                           "sasl.mechanism": SCRAM_MECHANISM, "sasl.username": user,
-                           "sasl.password": password if password is not None else self.passwords[user]})
-        elif user is not None and sl.authentication == "tls":
-            config.update({"ssl.certificate.location": str(self.files[f"user-{user}.crt"]),
-                           "ssl.key.location": str(self.files[f"user-{user}.key"])})
-        return config
+        """librdkafka settings of a client of `listener` authenticating as KafkaUser `user` (None: anonymous),
+        from the run's Secrets as Strimzi writes them (todo_cloud.runtime.kafka_client)."""
+        settings = client_settings(self.plan, listener, user, self.secrets, self.bootstrap(listener),
+                                   password=password)
+        return {**settings.librdkafka(), "logger": CLIENT_LOG, "socket.timeout.ms": 10000}
 
     def admin(self) -> AdminClient:
         """An Admin client of the harness super user (mutual TLS on the replication listener)."""

@@ -379,7 +379,8 @@ class Need:
                f"({self.source})"
 
 
-def _metadata(component: Manifest) -> dict[str, Any]:
+def component_metadata(component: Manifest) -> dict[str, Any]:
+    """A Dapr Component's metadata entries as name -> value (entries with a secretKeyRef map to None)."""
     return {m["name"]: m.get("value") for m in component["spec"].get("metadata") or [] if "name" in m}
 
 
@@ -391,7 +392,7 @@ def pubsub_needs(docs: list[Manifest]) -> list[Need]:
     for component in find(docs, "Component"):
         if component["spec"].get("type") != "pubsub.kafka":
             continue
-        meta = _metadata(component)
+        meta = component_metadata(component)
         user = meta.get("saslUsername")
         if not user:
             continue
