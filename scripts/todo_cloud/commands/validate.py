@@ -1,6 +1,7 @@
 """`todo-cloud validate`: schema validation of every rendered object of every environment (core kinds
 against the Kubernetes schemas of the target version, custom resources against the CRDs of the pinned
-upstream charts; an unknown kind fails), of the YAML data the tooling reads (yamale schemas under
+upstream charts; an unknown kind fails) and against what the API server, Strimzi or Kafka would refuse
+once installed (todo_cloud.gates.refusals), of the YAML data the tooling reads (yamale schemas under
 config/schemas/, plus: environment files only override, no secret material in values), and the
 cross-layer check of the environment facts (todo_cloud.env_facts: every copy of config/environments.yaml
 in Terraform's files and the values files agrees with it).
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from todo_cloud import env_facts
+from todo_cloud import env_facts, envs
 from todo_cloud.commands import UNAVAILABLE, selected_environments, upstream_ready
-from todo_cloud.gates import Finding, data, kubeschema
+from todo_cloud.gates import Finding, data, kubeschema, refusals
 from todo_cloud.render import render_environment
 
 
@@ -35,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
         docs = render_environment(env)
         findings = kubeschema.validate_documents(docs, env)
         print_findings(f"validate {env}", findings, f"{len(docs)} objects")
+        failed += len(findings)
+        findings = refusals.check_release(docs, env, envs.get(env).namespace)
+        print_findings(f"validate {env} refusals", findings, f"rules: {', '.join(refusals.RULES)}")
         failed += len(findings)
     findings = data.check_data()
     print_findings("validate values", findings, f"{len(data.data_files())} data files")
