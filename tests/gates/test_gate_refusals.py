@@ -12,7 +12,7 @@ import pytest
 from synthetic_manifests import dapr_component, deployment, kafka_topic, node_pool
 
 from todo_cloud.gates import refusals
-from todo_cloud.render import Manifest
+from todo_cloud.render import Manifest, render_environment
 
 NS = "todo-chatbot"
 
@@ -200,3 +200,17 @@ def test_what_a_cluster_accepts_is_no_finding(docs: list[Manifest]) -> None:
 def test_topic_settings_are_judged_by_the_catalogue(name: str, value: Any, problem: str | None) -> None:
     verdict = refusals.topic_config_problem(name, value)
     assert (verdict is None) if problem is None else (verdict is not None and problem in verdict), verdict
+
+
+def test_a_consumer_enabled_in_the_app_chart_alone_is_named_for_the_topics_it_would_never_get(
+        upstream_charts: object) -> None:
+    # charts/app runs audit, but platform.dapr.apps.audit stays off: no Subscription delivers its topics
+    del upstream_charts
+    docs = render_environment("staging", {"app": {"components": {"audit": {"enabled": True}}}})
+    found = refusals.check_release(docs, "staging")
+    assert {(f.where, f.rule) for f in found} == {("staging: ConfigMap/todo-chatbot/todo-chatbot-audit",
+                                                   "dapr-subscriptions")}
+    assert sorted(f.message.split("'")[1] for f in found) == ["chat-events", "todo-events", "user-events"]
+    both = {"app": {"components": {"audit": {"enabled": True}}},
+            "platform": {"dapr": {"apps": {"audit": {"enabled": True}}}}}
+    assert refusals.check_release(render_environment("staging", both), "staging") == []
