@@ -8,7 +8,9 @@ or config/environments.yaml changed and the repository's files compared against 
 
 from __future__ import annotations
 
+import argparse
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 import yaml
 
 from todo_cloud import env_facts, envs, terraform, yaml_edit
+from todo_cloud.commands import envs as commands_envs
 from todo_cloud.envs import ENVIRONMENTS_FILE, EnvironmentError
 from todo_cloud.paths import REPO
 
@@ -234,3 +237,19 @@ def test_doks_facts_derive_context_registry_pull_secret_and_endpoint() -> None:
     assert production.pull_secrets == (f"registry-{production.digitalocean.registry}",)
     assert production.image_registry == f"registry.digitalocean.com/{production.digitalocean.registry}"
     assert production.database_cidr == production.digitalocean.vpc_cidr
+
+
+@pytest.mark.parametrize(("fact", "expected"), [
+    ("cluster", lambda e: e.digitalocean.cluster), ("kube-context", lambda e: e.kube_context),
+    ("vpc-cidr", lambda e: e.digitalocean.vpc_cidr), ("pull-secrets", lambda e: e.digitalocean.pull_secret),
+    ("loki-bucket", lambda e: f"{e.digitalocean.spaces_bucket_prefix}-loki"),
+])
+def test_envs_prints_one_fact_for_a_workflow_step(capsys: pytest.CaptureFixture[str], fact: str,
+                                                  expected: Callable[[envs.Environment], str]) -> None:
+    assert commands_envs.run(argparse.Namespace(env="staging", get=fact)) == 0
+    assert capsys.readouterr().out.strip() == expected(envs.get("staging"))
+
+
+def test_envs_refuses_a_doks_fact_of_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    assert commands_envs.run(argparse.Namespace(env="local", get="cluster")) == 1
+    assert "has no cluster" in capsys.readouterr().err
