@@ -15,8 +15,10 @@ resource "digitalocean_kubernetes_cluster" "this" {
   surge_upgrade = var.surge_upgrade
   auto_upgrade  = var.auto_upgrade
 
-  # Nodes pull from the registry without an imagePullSecret of ours: DOKS copies the registry's
-  # read-only credentials into every namespace (this is the provider's current way to integrate them).
+  # DOKS puts the registry's read-only credentials in kube-system as Secret registry-<registry_name> (type
+  # kubernetes.io/dockerconfigjson), copies it into every other namespace, new ones included, and adds it to
+  # each namespace's `default` ServiceAccount. Pods with their own ServiceAccount (all of ours) must still
+  # name it as imagePullSecret: the app chart does, from config/environments.yaml (docs/DEPLOYMENT.md "Images").
   registry_integration = true
 
   maintenance_policy {

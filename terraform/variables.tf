@@ -1,4 +1,7 @@
-# Inputs of one environment; values per environment in environments/<env>.tfvars.
+# Inputs of one environment; values per environment in environments/<env>.tfvars. The environment's facts
+# (environment, region, vpc_ip_range, cluster_name, kubernetes_version_prefix, node_size, node_min_count,
+# node_max_count, registry_name, spaces_bucket_prefix) are written there by `make generate` from
+# config/environments.yaml, the one source the values files and the deploy read too.
 # Every variable is typed, described and validated; none holds a secret (credentials come from the
 # environment, see providers.tf). Sizing variables default to production's safe settings (HA control
 # plane, surge upgrades, auto-upgrade), so checkov over this folder sees the production posture.

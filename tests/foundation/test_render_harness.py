@@ -8,9 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_cloud import render
+from todo_cloud import envs, render
 from todo_cloud.paths import CHARTS
 from todo_cloud.render import RenderError, render_chart
+
+# What an environment gives the app chart besides its defaults (config/environments.yaml): the registry and
+# PostgreSQL's address, which the chart requires rather than guesses.
+LOCAL_FACTS = {"image": {"registry": envs.get("local").image_registry},
+               "networkPolicy": {"database": {"cidr": envs.get("local").database_cidr}}}
 
 
 @pytest.fixture
@@ -86,6 +91,6 @@ def test_our_charts_render_before_make_deps_with_their_library_linked(tmp_path: 
     for name in ("app", "todo-chatbot-lib"):
         shutil.copytree(CHARTS / name, tmp_path / name, symlinks=True, ignore=shutil.ignore_patterns("charts"))
     monkeypatch.setattr(render, "CHARTS", tmp_path)
-    docs = render_chart(tmp_path / "app", overrides={"global": {"environment": "local"}})
+    docs = render_chart(tmp_path / "app", overrides={"global": {"environment": "local"}, **LOCAL_FACTS})
     assert (tmp_path / "app" / "charts" / "todo-chatbot-lib").is_symlink()
     assert {d["metadata"]["labels"]["helm.sh/chart"] for d in docs if d["kind"] == "Service"} == {"app-0.1.0"}

@@ -4,16 +4,30 @@ error is what a user who writes such values would see."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from todo_cloud.render import render_subchart
+from todo_cloud.gates import refusals
+from todo_cloud.render import find, render_subchart
 from todo_cloud.runtime import kafka_plan
 from todo_cloud.runtime.kafka import KafkaCluster, KafkaRejected, start_cluster
 
 ENV = "local"
+
+
+def reminders(config: dict) -> list[kafka_plan.Topic]:
+    """The topic `reminders` as the chart renders it, with `config` put into its KafkaTopic afterwards: the
+    chart itself refuses what Kafka refuses (tests/charts/eventing), so the broker's own verdict is reached
+    by changing the rendered object, as a KafkaTopic written by hand would be."""
+    docs = copy.deepcopy(render_subchart("platform", ENV, {"kafka": {"topics": {"reminders": {
+        "partitions": 3, "retention": "7d"}}}}))  # a copy: the render harness caches its result
+    for doc in find(docs, "KafkaTopic", "reminders"):
+        doc["spec"]["config"].update(config)
+    # The new topic only: the others exist already on the shared cluster, as on a cluster the operator reconciles.
+    return [t for t in kafka_plan.plan(docs).topics if t.name == "reminders"]
 
 
 @pytest.mark.parametrize(("config", "named"), [
@@ -26,18 +40,41 @@ ENV = "local"
 def test_a_topic_setting_kafka_rejects_is_named_with_its_object_and_key_and_nothing_is_created(
         kafka_cluster: Callable[..., KafkaCluster], config: dict, named: list[str]) -> None:
     cluster = kafka_cluster(ENV)
-    docs = render_subchart("platform", ENV, {"kafka": {"topics": {"reminders": {
-        "partitions": 3, "retention": "7d", "config": config}}}})
-    # The new topic only: the others exist already on the shared cluster, as on a cluster the operator reconciles.
-    topics = [t for t in kafka_plan.plan(docs).topics if t.name == "reminders"]
     with pytest.raises(KafkaRejected) as rejected:
-        cluster.apply_topics(topics)
+        cluster.apply_topics(reminders(config))
     message = str(rejected.value)
     assert message.startswith("Kafka refused KafkaTopic/reminders ")
     for text in named:
         assert text in message
     assert "max.message.bytes" not in message, "a setting Kafka accepts is not named"
     assert "reminders" not in cluster.admin().list_topics(timeout=10).topics, "nothing was created"
+
+
+# Topic settings of every type and validator kind of the catalogue (charts/platform/kafka/topic-configs.yaml,
+# generated from the broker's jars): the gate's verdict must be the broker's own.
+CATALOGUE_CASES: list[tuple[str, object]] = [
+    ("cleanup.policy", "compact,delete"), ("cleanup.policy", "compact,shred"), ("cleanup.policy", ""),
+    ("compression.type", "zstd"), ("compression.type", "brotli"), ("compression.type", "ZSTD"),
+    ("compression.gzip.level", -1), ("compression.gzip.level", 9), ("compression.gzip.level", 0),
+    ("compression.gzip.level", 10), ("segment.bytes", 1048576), ("segment.bytes", 1048575),
+    ("min.cleanable.dirty.ratio", 0.25), ("min.cleanable.dirty.ratio", 1.5), ("min.cleanable.dirty.ratio", "half"),
+    ("max.message.bytes", 1.5), ("retention.ms", -1), ("retention.ms", -2), ("preallocate", "true"),
+    ("preallocate", "yes"), ("message.timestamp.type", "LogAppendTime"), ("message.timestamp.type", "logappendtime"),
+    ("segment.ms", 0), ("no.such.setting", "1"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), CATALOGUE_CASES, ids=[f"{n}={v}" for n, v in CATALOGUE_CASES])
+def test_the_generated_catalogue_judges_a_topic_setting_as_the_broker_does(
+        kafka_cluster: Callable[..., KafkaCluster], name: str, value: object) -> None:
+    cluster = kafka_cluster(ENV)
+    gate = refusals.topic_config_problem(name, value)
+    try:
+        cluster.validate_topics(reminders({name: value}))  # Kafka's CreateTopics with validate_only: nothing created
+        broker = None
+    except KafkaRejected as exc:
+        broker = str(exc)
+    assert (gate is None) == (broker is None), f"gate: {gate}; broker: {broker}"
 
 
 @pytest.mark.parametrize(("config", "named"), [

@@ -6,10 +6,9 @@ import re
 from typing import Any
 
 import pytest
-import yaml
 
-from todo_cloud import terraform, versions
-from todo_cloud.paths import CONFIG, TERRAFORM
+from todo_cloud import envs, terraform, versions
+from todo_cloud.paths import TERRAFORM
 
 ENVIRONMENTS = terraform.environments()
 parse = terraform.parse_hcl
@@ -177,10 +176,14 @@ def test_tfvars_target_the_kubernetes_minor_of_versions_toml(tfvars: dict[str, A
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_kube_context_matches_the_environment_config(tfvars: dict[str, Any], env: str) -> None:
-    config = yaml.safe_load((CONFIG / "environments.yaml").read_text())["environments"][env]
-    assert config["kubeContext"] == f"do-{tfvars[env]['region']}-{tfvars[env]['cluster_name']}"
+def test_kube_context_is_the_one_doctl_writes_for_the_tfvars_cluster(tfvars: dict[str, Any], env: str) -> None:
+    # the deploy insists on this context; the cluster Terraform creates must be the one it names
+    assert envs.get(env).kube_context == f"do-{tfvars[env]['region']}-{tfvars[env]['cluster_name']}"
     assert tfvars[env]["environment"] == env
+
+
+def test_every_environment_with_tfvars_is_a_doks_environment_of_the_config() -> None:
+    assert sorted(e.name for e in envs.all_environments().values() if e.digitalocean) == ENVIRONMENTS
 
 
 def test_production_is_sized_as_the_seed(tfvars: dict[str, Any]) -> None:

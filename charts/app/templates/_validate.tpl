@@ -7,6 +7,8 @@ Usage: {{ include "app.validate" . }}
 {{- define "app.validate" -}}
 {{- $components := include "app.mergedComponents" . | fromYaml -}}
 {{- $production := eq (include "todo-chatbot-lib.environment" .) "production" -}}
+{{- $np := .Values.networkPolicy -}}
+{{- $daprPorts := dict "3500" "the Dapr sidecar's HTTP API" "3501" "the Dapr sidecar's health endpoint" "50001" "the Dapr sidecar's gRPC API" "50002" "the Dapr sidecar's internal gRPC port" (toString (int .Values.dapr.metricsPort)) "the Dapr sidecar's metrics port (dapr.metricsPort)" -}}
 {{- range $name, $c := $components -}}
 {{- $key := printf "components.%s" $name -}}
 {{- if and $production (not $c.image.digest) -}}
@@ -38,6 +40,33 @@ Usage: {{ include "app.validate" . }}
 {{- if hasKey $c.config (printf "%s_FILE" $file) -}}
 {{- fail (printf "%s.secrets.%s: %s_FILE is also set in %s.config; the chart sets it to the mounted file" $key $file $file $key) -}}
 {{- end -}}
+{{- end -}}
+{{- include "todo-chatbot-lib.validate.resources" (dict "key" (printf "%s.resources" $key) "resources" $c.resources) -}}
+{{- if $c.dapr.enabled -}}
+{{- include "todo-chatbot-lib.validate.resources" (dict "key" (printf "%s.dapr.sidecar" $key) "resources" $c.dapr.sidecar) -}}
+{{- if and $c.port (hasKey $daprPorts (toString (int $c.port))) -}}
+{{- fail (printf "%s.port: %d is %s; two containers of one pod cannot listen on one port" $key (int $c.port) (get $daprPorts (toString (int $c.port)))) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $np.enabled $c.database -}}
+{{- if not $np.database.cidr -}}
+{{- fail (printf "networkPolicy.database.cidr: required, %s.database connects to PostgreSQL (each environment's comes from config/environments.yaml)" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $components (not .Values.image.registry) -}}
+{{- fail "image.registry: required: the registry of the app images (each environment's comes from config/environments.yaml)" -}}
+{{- end -}}
+{{- if $np.enabled -}}
+{{- with $np.database.cidr -}}
+{{- include "todo-chatbot-lib.validate.cidr" (dict "key" "networkPolicy.database.cidr" "value" .) -}}
+{{- end -}}
+{{- range $i, $cidr := $np.external.except -}}
+{{- include "todo-chatbot-lib.validate.cidr" (dict "key" (printf "networkPolicy.external.except[%d]" $i) "value" $cidr) -}}
+{{- end -}}
+{{- include "todo-chatbot-lib.validate.cidr" (dict "key" "networkPolicy.apiServer.cidr" "value" $np.apiServer.cidr) -}}
+{{- range $part := list "kafka" "tracing" "apiServer" -}}
+{{- include "todo-chatbot-lib.validate.ports" (dict "key" (printf "networkPolicy.%s.ports" $part) "ports" (get $np $part).ports) -}}
 {{- end -}}
 {{- end -}}
 {{- if ne .Values.exposure.mode "none" -}}

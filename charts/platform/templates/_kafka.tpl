@@ -115,6 +115,86 @@ Usage: {{ include "platform.kafka.acls" (include "platform.kafka.daprAccess" . |
 {{- end -}}
 
 {{/*
+Fails naming `key` unless `value` is a value Kafka accepts for the topic configuration `name`, as the
+catalogue the pinned broker documents says (kafka/topic-configs.yaml, generated from its jars): a known
+name, a value of its type (int, long, double, boolean, string, list), within its range or among its allowed
+values (each element, for a list).
+Usage: {{ include "platform.kafka.validateTopicConfig" (dict "root" $ "key" $key "name" "cleanup.policy" "value" "compact") }}
+*/}}
+{{- define "platform.kafka.validateTopicConfig" -}}
+{{- $catalogue := .root.Files.Get "kafka/topic-configs.yaml" | fromYaml -}}
+{{- $spec := get $catalogue.configs .name -}}
+{{- if not $spec -}}
+{{- fail (printf "%s: %q is not a topic configuration of Kafka %s (the broker would refuse the topic; charts/platform/kafka/topic-configs.yaml lists them)" .key .name $catalogue.version) -}}
+{{- end -}}
+{{- $v := .value -}}
+{{- $type := $spec.type -}}
+{{- $shown := toString $v -}}
+{{- $number := "" -}}
+{{- if or (kindIs "float64" $v) (kindIs "int" $v) (kindIs "int64" $v) -}}
+{{- $number = float64 $v -}}
+{{- if eq (float64 $v) (floor (float64 $v)) -}}{{- $shown = printf "%d" (int64 $v) -}}{{- end -}}
+{{- else if and (kindIs "string" $v) (regexMatch "^-?[0-9]+(\\.[0-9]+)?([eE]-?[0-9]+)?$" $v) -}}
+{{- $number = float64 $v -}}
+{{- end -}}
+{{- $also := list -}}
+{{- range $spec.also | default list -}}{{- $also = append $also (toString .) -}}{{- end -}}
+{{- if has (toString $shown) $also -}}
+{{- else if has $type (list "int" "short" "long" "double") -}}
+{{- if kindIs "string" $number -}}
+{{- fail (printf "%s: %q is not a number (Kafka's type for %s is %s)" .key $shown .name $type) -}}
+{{- end -}}
+{{- if and (ne $type "double") (ne (float64 $number) (floor (float64 $number))) -}}
+{{- fail (printf "%s: %s is not a whole number (Kafka's type for %s is %s)" .key $shown .name $type) -}}
+{{- end -}}
+{{- if or (and (hasKey $spec "min") (lt (float64 $number) (float64 $spec.min))) (and (hasKey $spec "max") (gt (float64 $number) (float64 $spec.max))) -}}
+{{- fail (printf "%s: %s is outside what Kafka %s accepts for %s: %s" .key $shown $catalogue.version .name $spec.valid) -}}
+{{- end -}}
+{{- else if eq $type "boolean" -}}
+{{- if not (has (lower (toString $v)) (list "true" "false")) -}}
+{{- fail (printf "%s: %q is not a boolean (Kafka's type for %s)" .key $shown .name) -}}
+{{- end -}}
+{{- else if $spec.oneOf -}}
+{{- $items := ternary (splitList "," (toString $v)) (list (toString $v)) (eq $type "list") -}}
+{{- range $items -}}
+{{- if and (trim .) (not (has (trim .) $spec.oneOf)) -}}
+{{- fail (printf "%s: %q is not among the values Kafka %s accepts for %s: %s" $.key (trim .) $catalogue.version $.name $spec.valid) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Fails naming `key` when a node pool's JVM heap cannot work: -Xms above -Xmx (the JVM refuses to start), or
+-Xmx at or above the container's memory limit (the kernel kills the broker before the heap is full).
+Usage: {{ include "platform.kafka.validateHeap" (dict "key" "kafka.nodePools.dual-role" "pool" $pool) }}
+*/}}
+{{- define "platform.kafka.validateHeap" -}}
+{{- $jvm := .pool.jvmOptions | default dict -}}
+{{- $bytes := dict -}}
+{{- range $flag := list "-Xms" "-Xmx" -}}
+{{- with get $jvm $flag -}}
+{{- $v := lower (toString .) -}}
+{{- if not (regexMatch "^[0-9]+[kmg]?$" $v) -}}
+{{- fail (printf "%s.jvmOptions.%s: %q is not a JVM size (a number with k, m or g)" $.key $flag .) -}}
+{{- end -}}
+{{- $unit := get (dict "k" 1024 "m" 1048576 "g" 1073741824) (regexReplaceAll "^[0-9]+" $v "") | default 1 -}}
+{{- $_ := set $bytes $flag (mul (regexFind "^[0-9]+" $v | int64) $unit) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (hasKey $bytes "-Xms") (hasKey $bytes "-Xmx") (gt (get $bytes "-Xms") (get $bytes "-Xmx")) -}}
+{{- fail (printf "%s.jvmOptions.-Xms: %v is above -Xmx %v; the JVM refuses to start" .key (get $jvm "-Xms") (get $jvm "-Xmx")) -}}
+{{- end -}}
+{{- $limit := ((.pool.resources | default dict).limits | default dict).memory -}}
+{{- if and $limit (hasKey $bytes "-Xmx") -}}
+{{- $l := include "todo-chatbot-lib.quantity" (dict "key" (printf "%s.resources.limits.memory" .key) "value" $limit) | float64 -}}
+{{- if ge (float64 (get $bytes "-Xmx")) $l -}}
+{{- fail (printf "%s.jvmOptions.-Xmx: %v is not below the memory limit %v (%s.resources.limits.memory); the broker would be killed before its heap is full" .key (get $jvm "-Xmx") $limit .key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Every guard of the Kafka values; renders nothing, fails naming the offending key.
 Usage: {{ include "platform.kafka.validate" . }}
 */}}
@@ -135,7 +215,16 @@ Usage: {{ include "platform.kafka.validate" . }}
 {{- if not (hasKey $k.listeners $k.clientListener) -}}
 {{- fail (printf "kafka.clientListener: %q is not a key of kafka.listeners (%s)" $k.clientListener (keys $k.listeners | sortAlpha | join ", ")) -}}
 {{- end -}}
+{{- $ports := dict -}}
 {{- range $name, $l := $k.listeners -}}
+{{- $port := toString (int $l.port) -}}
+{{- if hasKey $ports $port -}}
+{{- fail (printf "kafka.listeners.%s.port: %s is also the port of listener %s; Strimzi refuses listeners that share a port" $name $port (get $ports $port)) -}}
+{{- end -}}
+{{- $_ := set $ports $port $name -}}
+{{- if has (int $l.port) (list 9404 9999) -}}
+{{- fail (printf "kafka.listeners.%s.port: %s is reserved by Strimzi (9404: the Prometheus JMX exporter, 9999: JMX) and refused" $name $port) -}}
+{{- end -}}
 {{- if and (eq $l.authentication "tls") (not $l.tls) -}}
 {{- fail (printf "kafka.listeners.%s.authentication: tls authentication needs a TLS listener (tls: true)" $name) -}}
 {{- end -}}
@@ -146,6 +235,22 @@ Usage: {{ include "platform.kafka.validate" . }}
 {{- $client := get $k.listeners $k.clientListener -}}
 {{- if and $k.authorization (eq $client.authentication "none") -}}
 {{- fail (printf "kafka.listeners.%s.authentication: none, but kafka.authorization needs authenticated users on the client listener" $k.clientListener) -}}
+{{- end -}}
+{{- range $pool, $spec := $k.nodePools -}}
+{{- if or (not (hasKey $spec "enabled")) $spec.enabled -}}
+{{- $key := printf "kafka.nodePools.%s" $pool -}}
+{{- include "todo-chatbot-lib.validate.resources" (dict "key" (printf "%s.resources" $key) "resources" ($spec.resources | default dict)) -}}
+{{- include "platform.kafka.validateHeap" (dict "key" $key "pool" $spec) -}}
+{{- end -}}
+{{- end -}}
+{{- if $k.cruiseControl.enabled -}}
+{{- include "todo-chatbot-lib.validate.resources" (dict "key" "kafka.cruiseControl.resources" "resources" ($k.cruiseControl.resources | default dict)) -}}
+{{- end -}}
+{{- if $k.exporter.enabled -}}
+{{- include "todo-chatbot-lib.validate.resources" (dict "key" "kafka.exporter.resources" "resources" ($k.exporter.resources | default dict)) -}}
+{{- end -}}
+{{- range $operator := list "topicOperator" "userOperator" -}}
+{{- include "todo-chatbot-lib.validate.resources" (dict "key" (printf "kafka.entityOperator.%s" $operator) "resources" (get $k.entityOperator $operator | default dict)) -}}
 {{- end -}}
 {{- $r := $k.replication -}}
 {{- $owned := dict "default.replication.factor" "kafka.replication.factor" "offsets.topic.replication.factor" "kafka.replication.factor" "transaction.state.log.replication.factor" "kafka.replication.factor" "min.insync.replicas" "kafka.replication.minInsyncReplicas" "transaction.state.log.min.isr" "kafka.replication.minInsyncReplicas" -}}
@@ -163,6 +268,15 @@ Usage: {{ include "platform.kafka.validate" . }}
 {{- range $owned := list "retention.ms" "min.insync.replicas" -}}
 {{- if hasKey ($topic.config | default dict) $owned -}}
 {{- fail (printf "%s.config.%s: set %s instead" $key $owned (ternary (printf "%s.retention" $key) "kafka.replication.minInsyncReplicas" (eq $owned "retention.ms"))) -}}
+{{- end -}}
+{{- end -}}
+{{- range $config, $value := $topic.config | default dict -}}
+{{- include "platform.kafka.validateTopicConfig" (dict "root" $ "key" (printf "%s.config.%s" $key $config) "name" $config "value" $value) -}}
+{{- end -}}
+{{- $lag := $topic.config | default dict -}}
+{{- if and (hasKey $lag "min.compaction.lag.ms") (hasKey $lag "max.compaction.lag.ms") -}}
+{{- if gt (float64 (get $lag "min.compaction.lag.ms")) (float64 (get $lag "max.compaction.lag.ms")) -}}
+{{- fail (printf "%s.config.min.compaction.lag.ms: above max.compaction.lag.ms; Kafka refuses the topic" $key) -}}
 {{- end -}}
 {{- end -}}
 {{- $replicas := include "platform.kafka.topicReplicas" (dict "root" $ "topic" $topic) | int -}}

@@ -19,6 +19,14 @@ Usage: {{ $np := include "platform.netpol.table" . | fromYaml }}
 {{- if not (hasKey $np.peers $np.dnsPeer) -}}
 {{- fail (printf "networkPolicy.dnsPeer: unknown peer %q (networkPolicy.peers: %s)" $np.dnsPeer (keys $np.peers | sortAlpha | join ", ")) -}}
 {{- end -}}
+{{- range $name, $peer := $np.peers -}}
+{{- with $peer.ipBlock -}}
+{{- include "todo-chatbot-lib.validate.cidr" (dict "key" (printf "networkPolicy.peers.%s.ipBlock.cidr" $name) "value" .cidr) -}}
+{{- range $i, $except := .except -}}
+{{- include "todo-chatbot-lib.validate.cidr" (dict "key" (printf "networkPolicy.peers.%s.ipBlock.except[%d]" $name $i) "value" $except) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- $_ = set . "platformNetpolYaml" (toYaml $np) -}}
 {{- end -}}
 {{- get . "platformNetpolYaml" -}}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from todo_cloud import envs
-from todo_cloud.deploy.secrets import RequiredSecret
+from todo_cloud.deploy.secrets import PULL_SECRET_KEY, RequiredSecret
 from todo_cloud.deploy.state import ClusterState
 from todo_cloud.envs import Environment
 from todo_cloud.manifests import DIGESTED, Manifest, chart_of, containers, object_id
@@ -71,10 +71,20 @@ def check_apis(manifests: Iterable[Manifest], state: ClusterState, from_crds: se
             "'Install order'" for api, users in sorted(missing.items())]
 
 
-def check_secrets(required: Iterable[RequiredSecret], state: ClusterState) -> list[str]:
+def _remedy(env: Environment | None, r: RequiredSecret) -> str:
+    """What makes a missing Secret exist: DOKS's registry integration for the environment's pull Secret,
+    else a person (docs/DEPLOYMENT.md)."""
+    do = env.digitalocean if env else None
+    if do is not None and r.ref.name == do.pull_secret and PULL_SECRET_KEY in r.keys:
+        return (f"DOKS's registry integration puts it in every namespace once the cluster is integrated with "
+                f"registry {do.registry!r} (terraform/doks.tf registry_integration, or `doctl kubernetes cluster "
+                f"registry add {do.cluster}`); see docs/DEPLOYMENT.md 'Images'")
+    return "create it first, see docs/DEPLOYMENT.md 'Secrets to create'"
+
+
+def check_secrets(required: Iterable[RequiredSecret], state: ClusterState, env: Environment | None = None) -> list[str]:
     """Every Secret the release needs but does not create must exist."""
-    return [f"missing Secret {r.ref} (referenced by {', '.join(r.referenced_by)}); create it first, "
-            f"see docs/DEPLOYMENT.md 'Secrets to create'"
+    return [f"missing Secret {r.ref} (referenced by {', '.join(r.referenced_by)}); {_remedy(env, r)}"
             for r in required if (r.ref.namespace, r.ref.name) not in state.secrets]
 
 
@@ -107,5 +117,5 @@ def check(
     problems = check_context(env, state)
     if not problems and state.complete:
         problems += [*check_release(env, state), *check_chart_version(env, state, *chart),
-                     *check_apis(manifests, state, from_crds), *check_secrets(required, state)]
+                     *check_apis(manifests, state, from_crds), *check_secrets(required, state, env)]
     return problems + check_digests(env, manifests, charts)

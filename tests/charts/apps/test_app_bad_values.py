@@ -129,6 +129,34 @@ BAD_VALUES: list[tuple[str, str | None, dict[str, Any], tuple[str, ...]]] = [
      ("/networkPolicy/apiServer/cidr",)),
     ("test-image-from-disabled-component", "local", {"tests": {"imageFrom": "audit"}},
      ("tests.imageFrom", '"audit" is not an enabled component')),
+    # what the API server (or the sidecar injector building a pod) would refuse later
+    ("memory-limit-below-request", "local", {"components": {"backend": {"resources": {
+        "requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}}}}},
+     ("components.backend.resources.limits.memory", "below components.backend.resources.requests.memory")),
+    ("cpu-limit-below-request", "staging",
+     {"defaults": {"resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "500m"}}}},
+     ("components.backend.resources.limits.cpu", "below")),
+    ("sidecar-limit-below-request", "local", {"components": {"frontend": {"dapr": {"sidecar": {
+        "requests": {"cpu": "400m", "memory": "64Mi"}, "limits": {"cpu": "300m", "memory": "256Mi"}}}}}},
+     ("components.frontend.dapr.sidecar.limits.cpu", "below components.frontend.dapr.sidecar.requests.cpu")),
+    ("port-of-the-dapr-sidecar", "local", {"components": {"backend": {"port": 3500}}},
+     ("components.backend.port", "Dapr sidecar's HTTP API")),
+    ("port-of-the-sidecar-metrics", "local", {"components": {"frontend": {"port": 9090}}},
+     ("components.frontend.port", "dapr.metricsPort")),
+    ("database-cidr-octet-out-of-range", "local", {"networkPolicy": {"database": {"cidr": "10.300.0.0/16"}}},
+     ("/networkPolicy/database/cidr",)),
+    ("database-cidr-host-bits", "local", {"networkPolicy": {"database": {"cidr": "10.110.0.1/20"}}},
+     ("networkPolicy.database.cidr", "host bits", "10.110.0.0/20")),
+    ("database-cidr-missing", "staging", {"networkPolicy": {"database": {"cidr": ""}}},
+     ("networkPolicy.database.cidr", "required", "components.backend.database")),
+    ("external-except-host-bits", "local", {"networkPolicy": {"external": {"except": ["192.168.1.1/16"]}}},
+     ("networkPolicy.external.except[0]", "host bits")),
+    ("kafka-port-listed-twice", "local", {"networkPolicy": {"kafka": {"ports": [9092, 9092]}}},
+     ("networkPolicy.kafka.ports[1]", "twice")),
+    ("image-registry-missing", "staging", {"image": {"registry": ""}},
+     ("image.registry", "required")),
+    ("pull-secret-listed-twice", "staging", {"image": {"pullSecrets": ["a", "a"]}},
+     ("/image/pullSecrets",)),
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from app_chart import name, render_app
 
+from todo_cloud import cluster_shape, envs
 from todo_cloud.render import Manifest, find, get
 
 DAPR_CONTROL_PLANE_PORTS = {50001, 6500, 50005, 50006}
@@ -88,13 +89,22 @@ def test_every_app_pod_resolves_names_through_cluster_dns(app: list[Manifest], c
     assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
 
 
-def test_backend_reaches_kafka_and_postgresql(app: list[Manifest], env_name: str) -> None:
+def test_backend_reaches_kafka(app: list[Manifest]) -> None:
     policy = get(app, "NetworkPolicy", name("backend"))
     assert ports(egress_to(policy, "strimzi.io/cluster", "todo-chatbot-kafka")[0]) == {9092, 9093}
-    cidr, port = {"local": ("172.18.0.0/16", 5432), "staging": ("10.20.0.0/16", 25060),
-                  "production": ("10.10.0.0/16", 25060)}[env_name]
-    database = [r for r in policy["spec"]["egress"] for peer in r["to"] if peer.get("ipBlock", {}).get("cidr") == cidr]
-    assert database == [{"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"protocol": "TCP", "port": port}]}]
+
+
+def test_backend_reaches_postgresql_where_the_environment_facts_put_it(app: list[Manifest], env_name: str) -> None:
+    # config/environments.yaml owns the address (DOKS: the VPC Terraform creates, where the managed database
+    # lives); the rendered policy must be exactly that, whatever the chart's default says
+    env = envs.get(env_name)
+    if env.digitalocean is not None:
+        assert env.database_cidr == env.digitalocean.vpc_cidr
+        assert env.database_cidr == cluster_shape.tfvars(env_name)["vpc_ip_range"]
+    database = [r for r in get(app, "NetworkPolicy", name("backend"))["spec"]["egress"]
+                for peer in r["to"] if "ipBlock" in peer and peer["ipBlock"]["cidr"] != "0.0.0.0/0"]
+    assert database == [{"to": [{"ipBlock": {"cidr": env.database_cidr}}],
+                         "ports": [{"protocol": "TCP", "port": env.database_port}]}]
 
 
 def test_prometheus_scrapes_the_app_and_sidecar_metrics(app: list[Manifest]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from app_chart import CONSUMERS, DEFAULT_COMPONENTS, containers_by_name, name, pod_spec, render_app
 
+from todo_cloud import cluster_shape, envs
 from todo_cloud.render import Manifest, find, get
 
 COMPONENT = pytest.mark.parametrize("component", DEFAULT_COMPONENTS)
@@ -174,15 +175,20 @@ def test_configmap_carries_the_environment(app: list[Manifest], env_name: str) -
 
 
 @COMPONENT
-def test_pods_pull_with_the_registry_secret_outside_local(app: list[Manifest], component: str, env_name: str) -> None:
+def test_pods_pull_from_the_environments_registry_with_its_integration_secret(
+    app: list[Manifest], component: str, env_name: str
+) -> None:
+    # DOKS's registry integration copies `registry-<registry>` into every namespace but adds it only to each
+    # namespace's `default` ServiceAccount; the app pods run under their own, so they must name it themselves
+    env = envs.get(env_name)
     spec = pod_spec(app, component)
-    image = containers_by_name(spec)[component]["image"]
-    if env_name == "local":
+    assert spec["serviceAccountName"] != "default"
+    assert containers_by_name(spec)[component]["image"].startswith(env.image_registry + "/")
+    if env.digitalocean is None:
         assert "imagePullSecrets" not in spec
-        assert image.startswith("kind.local/")
     else:
-        assert spec["imagePullSecrets"] == [{"name": "todo-chatbot-registry"}]
-        assert image.startswith("registry.digitalocean.com/todo-chatbot/")
+        assert spec["imagePullSecrets"] == [{"name": f"registry-{env.digitalocean.registry}"}]
+        assert env.digitalocean.registry == cluster_shape.tfvars(env_name)["registry_name"]
 
 
 @COMPONENT

@@ -86,6 +86,62 @@ BAD = {
         "kafka.topics.dlq.config.retention.ms: set kafka.topics.dlq.retention instead"),
     "unknown key under kafka": (
         "production", {"kafka": {"zookeeper": {"replicas": 3}}}, "zookeeper"),
+    # what Strimzi, Kafka or the API server would refuse later
+    "two listeners on one port": (
+        "production", {"kafka": {"listeners": {"tls": {"port": 9092, "tls": True, "authentication": "scram-sha-512"}}}},
+        "kafka.listeners.tls.port: 9092 is also the port of listener plain"),
+    "listener on the JMX port": (
+        "staging", {"kafka": {"listeners": {"plain": {"port": 9999, "tls": False, "authentication": "scram-sha-512"}}}},
+        "kafka.listeners.plain.port: 9999 is reserved by Strimzi"),
+    "listener on the metrics exporter's port": (
+        "staging", {"kafka": {"listeners": {"tls": {"port": 9404, "tls": True, "authentication": "scram-sha-512"}}}},
+        "kafka.listeners.tls.port: 9404 is reserved by Strimzi"),
+    "broker memory limit below its request": (
+        "production", {"kafka": {"nodePools": {"dual-role": {"resources": {
+            "requests": {"cpu": "200m", "memory": "2Gi"}, "limits": {"memory": "1Gi"}}}}}},
+        "kafka.nodePools.dual-role.resources.limits.memory: 1Gi is below "
+        "kafka.nodePools.dual-role.resources.requests.memory"),
+    "cruise control limit below its request": (
+        "production",
+        {"kafka": {"cruiseControl": {"resources": {"requests": {"memory": "600Mi"}, "limits": {"memory": "512Mi"}}}}},
+        "kafka.cruiseControl.resources.limits.memory"),
+    "topic operator limit below its request": (
+        "production",
+        {"kafka": {"entityOperator": {"topicOperator": {"requests": {"cpu": "1"}, "limits": {"cpu": "500m"}}}}},
+        "kafka.entityOperator.topicOperator.limits.cpu"),
+    "malformed quantity": (
+        "production", {"kafka": {"exporter": {"resources": {"requests": {"memory": "48 MB"}}}}},
+        'kafka.exporter.resources.requests.memory: "48 MB" is not a Kubernetes quantity'),
+    "initial heap above the maximum": (
+        "production", {"kafka": {"nodePools": {"dual-role": {"jvmOptions": {"-Xms": "512m", "-Xmx": "256m"}}}}},
+        "kafka.nodePools.dual-role.jvmOptions.-Xms: 512m is above -Xmx 256m"),
+    "heap as large as the memory limit": (
+        "production", {"kafka": {"nodePools": {"dual-role": {"jvmOptions": {"-Xms": "1g", "-Xmx": "1g"}}}}},
+        "kafka.nodePools.dual-role.jvmOptions.-Xmx: 1g is not below the memory limit 1Gi"),
+    "topic setting kafka does not know": (
+        "production", {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d",
+                                                    "config": {"retension.bytes": 1}}}}},
+        'kafka.topics.dlq.config.retension.bytes: "retension.bytes" is not a topic configuration of Kafka 4.3.1'),
+    "topic setting of the wrong type": (
+        "production", {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d",
+                                                    "config": {"segment.bytes": "big"}}}}},
+        'kafka.topics.dlq.config.segment.bytes: "big" is not a number'),
+    "topic setting below kafka's minimum": (
+        "production", {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d",
+                                                    "config": {"segment.bytes": 1024}}}}},
+        "kafka.topics.dlq.config.segment.bytes: 1024 is outside what Kafka 4.3.1 accepts for segment.bytes: "
+        "[1048576,...]"),
+    "topic cleanup policy kafka does not have": (
+        "production", {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d",
+                                                    "config": {"cleanup.policy": "compact,archive"}}}}},
+        'kafka.topics.dlq.config.cleanup.policy: "archive" is not among the values Kafka 4.3.1 accepts'),
+    "compaction lag bounds crossed": (
+        "production", {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d", "config": {
+            "min.compaction.lag.ms": 7200000, "max.compaction.lag.ms": 3600000}}}}},
+        "kafka.topics.dlq.config.min.compaction.lag.ms: above max.compaction.lag.ms"),
+    "peer cidr with host bits": (
+        "production", {"networkPolicy": {"peers": {"external": {"ipBlock": {"cidr": "10.0.0.1/8"}}}}},
+        "networkPolicy.peers.external.ipBlock.cidr"),
 }
 
 
