@@ -13,6 +13,7 @@ import yaml
 
 from todo_cloud import cluster_shape, envs, versions
 from todo_cloud.manifests import containers, pod_spec
+from todo_cloud.observability import rules
 from todo_cloud.paths import CHARTS
 from todo_cloud.render import Manifest, RenderError, deep_merge, find, get, render_subchart, subchart_values
 
@@ -185,3 +186,15 @@ def test_bad_dump_settings_fail_the_render_naming_the_key(case: str) -> None:
 def test_a_switched_off_dump_job_checks_nothing() -> None:
     docs = render_subchart("platform", "production", {"postgresDump": {"enabled": False, "bucket": ""}})
     assert not find(docs, "CronJob")
+
+
+# --- the alerts on it -------------------------------------------------------------------------------------------
+
+def test_the_backup_alerts_watch_the_rendered_cronjob() -> None:
+    job = cronjob("production")
+    alerts = {r["alert"]: r for r in rules.rule_groups()["backup"] if "alert" in r}
+    assert set(alerts) == {"PostgresDumpFailed", "PostgresDumpMissed"}
+    selector = f'namespace="{envs.get("production").namespace}",cronjob="{job["metadata"]["name"]}"'
+    for name, rule in alerts.items():
+        assert selector in rule["expr"], name
+        assert rule["labels"]["severity"] == "critical", f"{name}: a dump that did not run or failed pages"
