@@ -137,7 +137,11 @@ def expected(env: str) -> dict[str, Expected]:
                                                    "app.kubernetes.io/component": "backup"}},
             egress=dns | flows([cidr(database_cidr)], [database_port]) | flows([cidr("0.0.0.0/0")], [443])),
     }
-    switched = {"backup-postgres-dump": platform_values(env)["postgresDump"]["enabled"]}
+    kafka_ui = pods({"app.kubernetes.io/name": "kafka-ui", "app.kubernetes.io/instance": envs.get(env).release})
+    optional["eventing-kafka-ui"] = Expected(
+        None, "kafkaUi", {"matchLabels": dict(kafka_ui[2])}, egress=dns | flows([kafka], listeners))
+    ui_on = platform_values(env)["kafkaUi"]["enabled"]
+    switched = {"backup-postgres-dump": platform_values(env)["postgresDump"]["enabled"], "eventing-kafka-ui": ui_on}
     return {name: want for name, want in optional.items() if switched[name]} | {
         "eventing-strimzi-operator": Expected(
             None, "kafka", {"matchLabels": {"name": "strimzi-cluster-operator"}},
@@ -145,7 +149,8 @@ def expected(env: str) -> dict[str, Expected]:
             egress=dns | api | flows([kafka], [9090, 9091, 8443])),
         "eventing-kafka": Expected(
             None, "kafka", {"matchLabels": {"strimzi.io/cluster": cluster}},
-            ingress=flows([kafka, operator], [9090, 9091, 8443]) | flows([kafka, sidecars], listeners)
+            ingress=flows([kafka, operator], [9090, 9091, 8443])
+            | flows([kafka, sidecars, *([kafka_ui] if ui_on else [])], listeners)
             | flows([prometheus], [9404, 8080, 8081]),
             egress=dns | flows([kafka], [9090, 9091, *listeners])),
         "eventing-kafka-entity-operator": Expected(
@@ -193,7 +198,7 @@ def expected(env: str) -> dict[str, Expected]:
     }
 
 
-POLICIES = sorted(expected("production"))
+POLICIES = sorted({name for env in envs.names() for name in expected(env)})
 
 
 @pytest.fixture(scope="module", params=envs.names())
@@ -241,7 +246,17 @@ def names(overrides: Mapping[str, Any]) -> set[str]:
 def test_a_policy_renders_only_while_its_part_is_on(part: str, prefix: str) -> None:
     left = names({part: {"enabled": False}})
     assert left and not {n for n in left if n.startswith(prefix)}
-    assert {n for n in POLICIES if not n.startswith(prefix) and expected("production")[n].part != part} <= left
+    assert {n for n in expected("production") if not n.startswith(prefix) and expected("production")[n].part != part
+            } <= left
+
+
+def test_kafka_ui_gets_its_policy_and_the_kafka_listeners_only_while_it_is_on() -> None:
+    kafka_ui = pods({"app.kubernetes.io/name": "kafka-ui", "app.kubernetes.io/instance": "todo-chatbot"})
+    for on in (True, False):
+        docs = policies(render_subchart("platform", "production", {"kafkaUi": {"enabled": on}}))
+        assert ("eventing-kafka-ui" in docs) is on
+        admitted = {f for f in rendered_flows(docs["eventing-kafka"], "ingress") if f[0] == kafka_ui}
+        assert admitted == (flows([kafka_ui], [9092, 9093]) if on else set())
 
 
 def test_the_policies_can_be_switched_off_all_at_once() -> None:
@@ -250,7 +265,7 @@ def test_the_policies_can_be_switched_off_all_at_once() -> None:
 
 def test_one_policy_can_be_switched_off() -> None:
     assert names({"networkPolicy": {"policies": {"observability-jaeger": {"enabled": False}}}}) == (
-        set(POLICIES) - {"observability-jaeger"})
+        set(expected("production")) - {"observability-jaeger"})
 
 
 def test_a_peer_of_a_part_that_is_off_is_left_out_of_the_rules() -> None:
