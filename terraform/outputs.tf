@@ -88,3 +88,14 @@ output "spaces_endpoint" {
   description = "S3 endpoint of the environment's Spaces buckets."
   value       = "https://${var.region}.digitaloceanspaces.com"
 }
+
+output "backups_spaces_access_key" {
+  description = "Access key ID of the backups' Spaces key (read and write on the backups bucket only)."
+  value       = digitalocean_spaces_key.backups.access_key
+}
+
+output "backups_spaces_secret_key" {
+  description = "Secret of the backups' Spaces key; goes into the Secret todo-chatbot-backups-spaces."
+  sensitive   = true
+  value       = digitalocean_spaces_key.backups.secret_key
+}

@@ -40,3 +40,14 @@ resource "digitalocean_spaces_key" "loki" {
     permission = "readwrite"
   }
 }
+
+# The backups' own Spaces key, limited to their bucket (read and write): the PostgreSQL dump job's Secret
+# todo-chatbot-backups-spaces (charts/platform postgresDump.credentials) holds it, and nothing else.
+resource "digitalocean_spaces_key" "backups" {
+  name = "${var.cluster_name}-backups"
+
+  grant {
+    bucket     = digitalocean_spaces_bucket.backups.name
+    permission = "readwrite"
+  }
+}

@@ -99,13 +99,17 @@ def copies(env: Environment) -> list[Copy]:
              f"{src}.digitalocean.registry (DOKS registry integration's Secret)" if do else f"{src} (kind: none)"),
         Copy(vf, "app.networkPolicy.database.cidr", env.database_cidr, database_src),
         Copy(vf, "app.networkPolicy.database.port", env.database_port, f"{src}.database.port"),
+        Copy(vf, "platform.networkPolicy.database.cidr", env.database_cidr, database_src),
+        Copy(vf, "platform.networkPolicy.database.port", env.database_port, f"{src}.database.port"),
     ]
     if do is not None:
         loki, bucket_src = "loki.loki.storage", f"{src}.digitalocean.spacesBucketPrefix (+ -loki)"
         out += [Copy(vf, f"{loki}.bucketNames.{b}", do.bucket("loki"), bucket_src)
                 for b in ("chunks", "ruler", "admin")]
         out += [Copy(vf, f"{loki}.s3.endpoint", do.spaces_endpoint, f"{src}.digitalocean.region (Spaces endpoint)"),
-                Copy(vf, f"{loki}.s3.region", do.region, f"{src}.digitalocean.region")]
+                Copy(vf, f"{loki}.s3.region", do.region, f"{src}.digitalocean.region"),
+                Copy(vf, "platform.postgresDump.bucket", do.bucket("backups"),
+                     f"{src}.digitalocean.spacesBucketPrefix (+ -backups)")]
     return out
 
 

@@ -18,10 +18,12 @@ class UpstreamChart:
     name: str
     version: str
     repository: str
+    # The values path that switches the chart on (versions.toml `condition`); default `<name>.enabled`.
+    switch: str | None = None
 
     @property
     def condition(self) -> str:
-        return f"{self.name}.enabled"
+        return self.switch or f"{self.name}.enabled"
 
     @property
     def archive(self) -> str:
@@ -63,7 +65,8 @@ def kubernetes_version() -> str:
 
 
 def upstream_charts() -> list[UpstreamChart]:
-    return [UpstreamChart(name, c["version"], c["repository"]) for name, c in load()["charts"].items()]
+    return [UpstreamChart(name, c["version"], c["repository"], c.get("condition"))
+            for name, c in load()["charts"].items()]
 
 
 def local_charts() -> list[LocalChart]:

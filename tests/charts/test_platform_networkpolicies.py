@@ -108,9 +108,16 @@ def platform_values(env: str) -> dict:
     return deep_merge(defaults, subchart_values("platform", env))
 
 
+def app_database(env: str) -> tuple[str, int]:
+    """PostgreSQL's CIDR and port as their owner, the app chart's networkPolicy.database, says in `env`."""
+    defaults = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text())
+    database = deep_merge(defaults, subchart_values("app", env))["networkPolicy"]["database"]
+    return database["cidr"], database["port"]
+
+
 def expected(env: str) -> dict[str, Expected]:
     """The platform's network contract in `env`: names and ports owned elsewhere (the release namespace, the
-    Kafka cluster and its listeners) are read from their owners."""
+    Kafka cluster and its listeners, PostgreSQL's address) are read from their owners."""
     ns = envs.get(env).namespace
     node = f"{ns}-node"
     kafka_values = platform_values(env)["kafka"]
@@ -123,14 +130,27 @@ def expected(env: str) -> dict[str, Expected]:
     prometheus = app("prometheus")
     dns = flows([pods({"k8s-app": "kube-dns"}, "kube-system")], [udp(53), tcp(53)])
     api = flows([ANY], API_SERVER)
-    return {
+    database_cidr, database_port = app_database(env)
+    optional = {
+        "backup-postgres-dump": Expected(
+            None, "postgresDump", {"matchLabels": {"app.kubernetes.io/name": "postgres-dump",
+                                                   "app.kubernetes.io/component": "backup"}},
+            egress=dns | flows([cidr(database_cidr)], [database_port]) | flows([cidr("0.0.0.0/0")], [443])),
+    }
+    kafka_ui = pods({"app.kubernetes.io/name": "kafka-ui", "app.kubernetes.io/instance": envs.get(env).release})
+    optional["eventing-kafka-ui"] = Expected(
+        None, "kafkaUi", {"matchLabels": dict(kafka_ui[2])}, egress=dns | flows([kafka], listeners))
+    ui_on = platform_values(env)["kafkaUi"]["enabled"]
+    switched = {"backup-postgres-dump": platform_values(env)["postgresDump"]["enabled"], "eventing-kafka-ui": ui_on}
+    return {name: want for name, want in optional.items() if switched[name]} | {
         "eventing-strimzi-operator": Expected(
             None, "kafka", {"matchLabels": {"name": "strimzi-cluster-operator"}},
             ingress=flows([prometheus], [8080]),
             egress=dns | api | flows([kafka], [9090, 9091, 8443])),
         "eventing-kafka": Expected(
             None, "kafka", {"matchLabels": {"strimzi.io/cluster": cluster}},
-            ingress=flows([kafka, operator], [9090, 9091, 8443]) | flows([kafka, sidecars], listeners)
+            ingress=flows([kafka, operator], [9090, 9091, 8443])
+            | flows([kafka, sidecars, *([kafka_ui] if ui_on else [])], listeners)
             | flows([prometheus], [9404, 8080, 8081]),
             egress=dns | flows([kafka], [9090, 9091, *listeners])),
         "eventing-kafka-entity-operator": Expected(
@@ -178,7 +198,7 @@ def expected(env: str) -> dict[str, Expected]:
     }
 
 
-POLICIES = sorted(expected("production"))
+POLICIES = sorted({name for env in envs.names() for name in expected(env)})
 
 
 @pytest.fixture(scope="module", params=envs.names())
@@ -200,7 +220,10 @@ def test_platform_renders_exactly_the_policies_of_its_contract(rendered: tuple[s
 def test_policy_selects_its_pods_and_admits_exactly_its_flows(rendered: tuple[str, list[Manifest]],
                                                                name: str) -> None:
     env, docs = rendered
-    want = expected(env)[name]
+    want = expected(env).get(name)
+    if want is None:
+        assert name not in policies(docs), f"{name} renders in {env}, whose values switch its part off"
+        return
     policy = get(docs, "NetworkPolicy", name)
     assert policy["metadata"].get("namespace") == want.namespace
     assert policy["metadata"]["labels"]["app.kubernetes.io/component"] == want.part
@@ -218,11 +241,22 @@ def names(overrides: Mapping[str, Any]) -> set[str]:
 
 
 @pytest.mark.parametrize(("part", "prefix"), [("kafka", "eventing-kafka"), ("kafka", "eventing-strimzi"),
-                                              ("dapr", "eventing-dapr"), ("monitoring", "observability-")])
+                                              ("dapr", "eventing-dapr"), ("monitoring", "observability-"),
+                                              ("postgresDump", "backup-postgres-dump")])
 def test_a_policy_renders_only_while_its_part_is_on(part: str, prefix: str) -> None:
     left = names({part: {"enabled": False}})
     assert left and not {n for n in left if n.startswith(prefix)}
-    assert {n for n in POLICIES if not n.startswith(prefix) and expected("production")[n].part != part} <= left
+    assert {n for n in expected("production") if not n.startswith(prefix) and expected("production")[n].part != part
+            } <= left
+
+
+def test_kafka_ui_gets_its_policy_and_the_kafka_listeners_only_while_it_is_on() -> None:
+    kafka_ui = pods({"app.kubernetes.io/name": "kafka-ui", "app.kubernetes.io/instance": "todo-chatbot"})
+    for on in (True, False):
+        docs = policies(render_subchart("platform", "production", {"kafkaUi": {"enabled": on}}))
+        assert ("eventing-kafka-ui" in docs) is on
+        admitted = {f for f in rendered_flows(docs["eventing-kafka"], "ingress") if f[0] == kafka_ui}
+        assert admitted == (flows([kafka_ui], [9092, 9093]) if on else set())
 
 
 def test_the_policies_can_be_switched_off_all_at_once() -> None:
@@ -231,7 +265,7 @@ def test_the_policies_can_be_switched_off_all_at_once() -> None:
 
 def test_one_policy_can_be_switched_off() -> None:
     assert names({"networkPolicy": {"policies": {"observability-jaeger": {"enabled": False}}}}) == (
-        set(POLICIES) - {"observability-jaeger"})
+        set(expected("production")) - {"observability-jaeger"})
 
 
 def test_a_peer_of_a_part_that_is_off_is_left_out_of_the_rules() -> None:
@@ -279,6 +313,20 @@ def test_kafka_listener_ports_and_names_follow_the_kafka_values_and_the_release(
     assert alloy["metadata"]["namespace"] == "apps-node"
     assert flows([app("loki", "apps")], [3100]) <= rendered_flows(alloy, "egress")
     assert flows([app("alloy", "apps-node")], [3100]) <= rendered_flows(docs["observability-loki"], "ingress")
+
+
+def test_the_database_peer_and_port_follow_network_policy_database() -> None:
+    docs = render_subchart("platform", "production", {"networkPolicy": {"database": {"cidr": "10.99.0.0/24",
+                                                                                      "port": 6432}}})
+    egress = rendered_flows(get(docs, "NetworkPolicy", "backup-postgres-dump"), "egress")
+    assert flows([cidr("10.99.0.0/24")], [6432]) <= egress
+    assert not {f for f in egress if f[0] == cidr("10.10.0.0/16")}
+
+
+@pytest.mark.parametrize("env", envs.names())
+def test_the_platform_sees_the_database_where_the_app_chart_does(env: str) -> None:
+    database = platform_values(env)["networkPolicy"]["database"]
+    assert (database["cidr"], database["port"]) == app_database(env)
 
 
 def test_api_server_ports_are_set_once_for_every_policy_that_needs_them() -> None:

@@ -51,7 +51,7 @@ def test_every_upstream_image_that_runs_has_a_pin(upstream_charts, env: str, tmp
     plan, tree = _pinned_tree(env)
     docs = _values(env, tree, tmp_path)
     assert pins.upstream_by_tag(docs, pins.load()) == {}
-    assert set(plan.pins) == set(pins.load().keys), "a key of config/image-pins.yaml pins no running image"
+    assert set(plan.pins) <= set(pins.load().keys)
     digest = synthetic_digest
     prometheus = get(docs, "Prometheus", "todo-chatbot-kube-promethe-prometheus")["spec"]["image"]
     assert prometheus.endswith("@" + digest("quay.io/prometheus/prometheus", "v3.14.0-distroless"))
@@ -61,6 +61,14 @@ def test_every_upstream_image_that_runs_has_a_pin(upstream_charts, env: str, tmp
     injector = get(docs, "Deployment", "dapr-sidecar-injector")["spec"]["template"]["spec"]["containers"][0]
     sidecar = {v["name"]: v.get("value") for v in injector["env"]}["SIDECAR_IMAGE"]
     assert sidecar == f"ghcr.io/dapr/daprd:1.18.3@{digest('ghcr.io/dapr/daprd', '1.18.3')}"
+
+
+@pytest.mark.upstream
+def test_every_pin_key_pins_an_image_that_runs_in_some_environment(upstream_charts) -> None:
+    """Some images run in some environments only (the dump job not in local, Kafka UI only in local)."""
+    del upstream_charts
+    pinned = {key for env in envs.names() for key in pins.plan(env, synthetic_digest).pins}
+    assert pinned == set(pins.load().keys), "a key of config/image-pins.yaml pins no running image"
 
 
 @pytest.mark.upstream
@@ -143,9 +151,13 @@ def test_pin_writes_the_registrys_digests_and_keeps_the_file_layout(mirror, tmp_
     assert lookup(written, ["strimzi-kafka-operator", "userOperator", "image", "digest"]) == \
         digests["quay.io/strimzi/operator:1.2.0"]
     before, after = original.read_text().splitlines(), copy.read_text().splitlines()
+    # Lines holding a pin the file had already (placeholders, stale digests) are rewritten in place.
+    rewritten = [str(v) for v in plan.current.values()]
     kept = iter(after)
-    assert all(any(line == other for other in kept) for line in before), "a line of the values file was lost"
-    assert len(after) - len(before) >= len(plan.pins)
+    assert all(any(line == other for other in kept) for line in before if not any(v in line for v in rewritten)), (
+        "a line of the values file was lost")
+    assert len(after) - len(before) >= len(plan.pins) - len(plan.current)
+    assert not any(v in line for v in rewritten for line in after if v not in plan.pins.values())
     again = pins.plan("production", functools.partial(oci.resolve, mirror=f"{url}/full"), values_file=copy)
     assert again.changes == {}
 

@@ -82,13 +82,16 @@ def test_a_missing_secret_is_named_with_who_writes_it(wired: list[Manifest], mis
 def test_without_a_user_allowed_to_read_todo_events_the_smoke_says_which_users_there_are(
         wired: list[Manifest]) -> None:
     objects = copy.deepcopy(wired)
-    user = find(objects, "KafkaUser", "dapr-pubsub")[0]
-    acls = user["spec"]["authorization"]["acls"]
-    for acl in acls:
-        acl["operations"] = [op for op in acl["operations"] if op != "Read"]
-    user["spec"]["authorization"]["acls"] = [acl for acl in acls if acl["operations"]]
+    users = find(objects, "KafkaUser")
+    for user in users:  # the pub/sub user's, and Kafka UI's where it runs (local)
+        acls = user["spec"]["authorization"]["acls"]
+        for acl in acls:
+            acl["operations"] = [op for op in acl["operations"] if op != "Read"]
+        user["spec"]["authorization"]["acls"] = [acl for acl in acls if acl["operations"]]
+    names = ", ".join(sorted(u["metadata"]["name"] for u in users))
+    assert "dapr-pubsub" in names
     with pytest.raises(eventflow.FlowError, match=r"^no KafkaUser may read topic todo-events over listener tls "
-                                                  r"\(KafkaUsers: dapr-pubsub\)"):
+                                                  rf"\(KafkaUsers: {names}\)"):
         eventflow.reader(objects, namespace=NS)
 
 

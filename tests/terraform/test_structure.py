@@ -72,7 +72,7 @@ def test_outputs_are_described(outputs: dict[str, Any]) -> None:
 
 def test_outputs_carrying_secrets_are_sensitive(outputs: dict[str, Any]) -> None:
     secret = {name for name, body in outputs.items() if SECRET_WORDS.search(str(body["value"]))}
-    assert secret == {"database_uri", "loki_spaces_secret_key"}
+    assert secret == {"database_uri", "loki_spaces_secret_key", "backups_spaces_secret_key"}
     for name in secret:
         assert outputs[name].get("sensitive") is True, f"output {name} must be sensitive"
 

@@ -59,9 +59,10 @@ Usage: {{ include "platform.kafka.topicReplicas" (dict "root" . "topic" $topic) 
 {{- end -}}
 
 {{/*
-ACLs of a KafkaUser, as YAML: Read on the topics of `read`, Write on those of `write`, Describe on both, and
-Read on each consumer group of `groups`; topics and groups in name order. The one ACL builder, for the Dapr
-pub/sub user (platform.kafka.daprAccess) and the users of kafka.users.
+ACLs of a KafkaUser, as YAML: Read on the topics of `read`, Write on those of `write`, Describe on both, Read on
+each consumer group of `groups` and Describe on each of `describeGroups` (see offsets and members, join none);
+topics and groups in name order. The one ACL builder, for the Dapr pub/sub user (platform.kafka.daprAccess), the
+users of kafka.users and Kafka UI's (platform.kafka.kafkaUiAccess).
 Usage: {{ include "platform.kafka.acls" (dict "read" $topics "write" $topics "groups" $groups) | indent 6 }}
 */}}
 {{- define "platform.kafka.acls" -}}
@@ -79,13 +80,36 @@ Usage: {{ include "platform.kafka.acls" (dict "read" $topics "write" $topics "gr
     patternType: literal
   operations: {{ append (get $ops $topic) "Describe" | uniq | sortAlpha | toJson }}
 {{- end }}
-{{- range $group := .groups | default list | uniq | sortAlpha }}
+{{- $groupOps := dict -}}
+{{- range .groups | default list -}}
+{{- $_ := set $groupOps . (append (get $groupOps . | default list) "Read") -}}
+{{- end -}}
+{{- range .describeGroups | default list -}}
+{{- $_ := set $groupOps . (append (get $groupOps . | default list) "Describe") -}}
+{{- end -}}
+{{- range $group := keys $groupOps | sortAlpha }}
 - resource:
     type: group
     name: {{ $group }}
     patternType: literal
-  operations: ["Read"]
+  operations: {{ get $groupOps $group | uniq | sortAlpha | toJson }}
 {{- end }}
+{{- end -}}
+
+{{/*
+What Kafka UI's KafkaUser may do, as YAML {read, describeGroups}: read (and describe) every topic of kafka.topics,
+and describe the consumer group of every enabled app of dapr.apps that subscribes (Dapr's group is the app id).
+Nothing it could change: no Write, no Alter, no group Read (which would let it commit offsets), no cluster operation.
+Usage: {{ include "platform.kafka.acls" (include "platform.kafka.kafkaUiAccess" . | fromYaml) | indent 6 }}
+*/}}
+{{- define "platform.kafka.kafkaUiAccess" -}}
+{{- $groups := list -}}
+{{- range $app, $spec := .Values.dapr.apps -}}
+{{- if and $spec.enabled $spec.subscribes -}}
+{{- $groups = append $groups $app -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "read" (keys .Values.kafka.topics | sortAlpha) "describeGroups" $groups) -}}
 {{- end -}}
 
 {{/*

@@ -71,7 +71,7 @@ Usage: {{ include "platform.netpol.podSelector" (dict "np" $np "name" $name "pol
 {{/*
 The ports of a rule as NetworkPolicy ports: a number is a TCP port, {port, protocol} is taken as it is, and
 a port set expands: `kafka-listeners` (the port of each of kafka.listeners), `dapr-control-plane` (the ports
-sidecars dial on the control plane, todo-chatbot-lib.dapr.controlPlanePorts).
+sidecars dial on the control plane, todo-chatbot-lib.dapr.controlPlanePorts), `database` (networkPolicy.database.port).
 Usage: {{ include "platform.netpol.ports" (dict "root" $ "ports" $rule.ports) | fromYamlArray }}
 */}}
 {{- define "platform.netpol.ports" -}}
@@ -83,6 +83,8 @@ Usage: {{ include "platform.netpol.ports" (dict "root" $ "ports" $rule.ports) | 
 {{- range $name, $listener := $.root.Values.kafka.listeners -}}
 {{- $out = append $out (dict "protocol" "TCP" "port" $listener.port) -}}
 {{- end -}}
+{{- else if eq (toString .) "database" -}}
+{{- $out = append $out (dict "protocol" "TCP" "port" (int $.root.Values.networkPolicy.database.port)) -}}
 {{- else if eq (toString .) "dapr-control-plane" -}}
 {{- range include "todo-chatbot-lib.dapr.controlPlanePorts" $.root | fromJsonArray -}}
 {{- $out = append $out (dict "protocol" "TCP" "port" .) -}}

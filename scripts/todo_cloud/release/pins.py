@@ -52,11 +52,12 @@ class Pin:
     """One values key (dotted, from the umbrella's values) that pins an image, in its chart's form."""
 
     key: str
-    form: str  # sha | digest | ref
+    form: str  # sha | digest | ref | tag
 
     def value(self, repository: str, tag: str, digest: str) -> str:
         hexdigits = digest.removeprefix("sha256:")
-        return {"sha": hexdigits, "digest": digest, "ref": f"{repository}:{tag}@{digest}"}[self.form]
+        return {"sha": hexdigits, "digest": digest, "ref": f"{repository}:{tag}@{digest}",
+                "tag": f"{tag}@{digest}"}[self.form]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ REQUIRED_ALERTS = {
     "HighErrorRate", "PodNotReady", "BackendAvailabilityBudgetBurn", "BackendLatencyBudgetBurn",
     "KafkaUnderReplicatedPartitions", "KafkaOfflinePartitions", "KafkaConsumerGroupLag", "KafkaBrokerDown",
     "KafkaDiskUsageHigh", "DaprSidecarInjectionFailures", "DaprPubsubPublishFailures", "DaprPubsubDeliveryFailures",
-    "DaprInvocationErrorRatio", "LokiIngestionErrors", "JaegerCollectorDrops",
+    "DaprInvocationErrorRatio", "LokiIngestionErrors", "JaegerCollectorDrops", "PostgresDumpFailed",
+    "PostgresDumpMissed",
 }
 
 
@@ -60,9 +61,17 @@ def test_every_runbook_section_an_alert_needs_has_meaning_checks_mitigation_and_
             assert part in body, f"{rule['alert']}: RUNBOOK.md section lacks {part}"
 
 
-def test_runbook_ends_with_the_rollback_placeholder() -> None:
-    headings = [line for line in runbook.RUNBOOK.read_text().splitlines() if line.startswith("## ")]
-    assert headings[-1] == "## Rollback"
+PROCEDURES = ["Rollback", "Backup and restore", "Disaster recovery", "Certificate renewal failure",
+              "Kafka broker replacement and under-replicated partitions", "Scaling the node pool",
+              "Rotating credentials"]
+
+
+def test_runbook_has_the_procedures_of_a_bad_day_after_the_alert_sections() -> None:
+    headings = [line[3:] for line in runbook.RUNBOOK.read_text().splitlines() if line.startswith("## ")]
+    procedures = [h for h in headings if h in PROCEDURES]
+    assert procedures == PROCEDURES, "missing or out of order"
+    alert_sections = [i for i, h in enumerate(headings) if h.endswith(" alerts")]
+    assert max(alert_sections) < headings.index("Rollback"), "alert sections come first"
 
 
 def test_rules_scoped_to_a_namespace_use_the_environments_namespace() -> None:

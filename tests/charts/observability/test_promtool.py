@@ -20,6 +20,8 @@ from todo_cloud.run import run
 
 GROUPS = rules.rule_groups()
 NS = "todo-chatbot"
+# The series of the PostgreSQL dump CronJob (kube-state-metrics).
+DUMP = f'namespace="{NS}",cronjob="todo-chatbot-postgres-dump"'
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +129,49 @@ CASES = {
         "alert_rule_test": [{"eval_time": "20m", "alertname": "KafkaConsumerGroupLag", "exp_alerts": [
             expected("KafkaConsumerGroupLag", {"namespace": NS, "consumergroup": "audit", "topic": "task-events"},
                      5000)]}],
+    },
+    "postgres-dump-failed": {
+        # The last run (scheduled at t=600 s) ended without success; the one before succeeded at t=100 s.
+        "interval": "1m",
+        "input_series": [
+            {"series": f'kube_cronjob_status_last_schedule_time{{{DUMP}}}', "values": "600x20"},
+            {"series": f'kube_cronjob_status_last_successful_time{{{DUMP}}}', "values": "100x20"},
+            {"series": f'kube_cronjob_status_active{{{DUMP}}}', "values": "1 1 0x18"},
+        ],
+        "alert_rule_test": [{"eval_time": "10m", "alertname": "PostgresDumpFailed", "exp_alerts": [
+            expected("PostgresDumpFailed", {"namespace": NS, "cronjob": "todo-chatbot-postgres-dump"}, 600)]}],
+    },
+    "postgres-dump-never-succeeded": {
+        # The first run ever failed: there is no last successful time at all.
+        "interval": "1m",
+        "input_series": [
+            {"series": f'kube_cronjob_status_last_schedule_time{{{DUMP}}}', "values": "600x20"},
+            {"series": f'kube_cronjob_status_active{{{DUMP}}}', "values": "0x20"},
+        ],
+        "alert_rule_test": [{"eval_time": "10m", "alertname": "PostgresDumpFailed", "exp_alerts": [
+            expected("PostgresDumpFailed", {"namespace": NS, "cronjob": "todo-chatbot-postgres-dump"}, 600)]}],
+    },
+    "postgres-dump-succeeded-or-running": {
+        # The last run succeeded (at 700 s, after its schedule at 600 s); a later run is still going: no alert.
+        "interval": "1m",
+        "input_series": [
+            {"series": f'kube_cronjob_status_last_schedule_time{{{DUMP}}}', "values": "600x10 1200x10"},
+            {"series": f'kube_cronjob_status_last_successful_time{{{DUMP}}}', "values": "700x20"},
+            {"series": f'kube_cronjob_status_active{{{DUMP}}}', "values": "0x10 1x10"},
+        ],
+        "alert_rule_test": [{"eval_time": "9m", "alertname": "PostgresDumpFailed", "exp_alerts": []},
+                            {"eval_time": "19m", "alertname": "PostgresDumpFailed", "exp_alerts": []}],
+    },
+    "postgres-dump-missed": {
+        # Due at t=0 and never started: more than an hour late after 60 minutes, paged 5 minutes later.
+        "interval": "1m",
+        "input_series": [
+            {"series": f'kube_cronjob_next_schedule_time{{{DUMP}}}', "values": "0x90"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "50m", "alertname": "PostgresDumpMissed", "exp_alerts": []},
+            {"eval_time": "70m", "alertname": "PostgresDumpMissed", "exp_alerts": [
+                expected("PostgresDumpMissed", {"namespace": NS, "cronjob": "todo-chatbot-postgres-dump"}, 4200)]}],
     },
 }
 
