@@ -91,11 +91,14 @@ def test_a_copy_that_differs_is_named_with_both_sides(tmp_path: Path, env: str, 
 CONFIG_CHANGES: list[tuple[str, str, str, Any, set[tuple[str, str]]]] = [
     ("vpc", "production", "digitalocean.vpcCidr", "10.130.0.0/20",
      {("terraform/environments/production.tfvars", "vpc_ip_range"),
-      ("values/production.yaml", "app.networkPolicy.database.cidr")}),
+      ("values/production.yaml", "app.networkPolicy.database.cidr"),
+      ("values/production.yaml", "platform.networkPolicy.database.cidr")}),
     ("database-cidr", "staging", "database.cidr", "10.110.8.0/24",
-     {("values/staging.yaml", "app.networkPolicy.database.cidr")}),
+     {("values/staging.yaml", "app.networkPolicy.database.cidr"),
+      ("values/staging.yaml", "platform.networkPolicy.database.cidr")}),
     ("database-port", "production", "database.port", 5432,
-     {("values/production.yaml", "app.networkPolicy.database.port")}),
+     {("values/production.yaml", "app.networkPolicy.database.port"),
+      ("values/production.yaml", "platform.networkPolicy.database.port")}),
     ("registry", "staging", "digitalocean.registry", "todo-chatbot-stage",
      {("terraform/environments/staging.tfvars", "registry_name"), ("values/staging.yaml", "app.image.registry"),
       ("values/staging.yaml", "app.image.pullSecrets")}),
@@ -108,7 +111,8 @@ CONFIG_CHANGES: list[tuple[str, str, str, Any, set[tuple[str, str]]]] = [
      {("terraform/environments/production.tfvars", "cluster_name")}),
     ("bucket-prefix", "production", "digitalocean.spacesBucketPrefix", "acme-todo-production",
      {("terraform/environments/production.tfvars", "spaces_bucket_prefix")}
-     | {("values/production.yaml", f"loki.loki.storage.bucketNames.{b}") for b in ("chunks", "ruler", "admin")}),
+     | {("values/production.yaml", f"loki.loki.storage.bucketNames.{b}") for b in ("chunks", "ruler", "admin")}
+     | {("values/production.yaml", "platform.postgresDump.bucket")}),
     ("node-size", "production", "digitalocean.nodePool.size", "s-4vcpu-8gb",
      {("terraform/environments/production.tfvars", "node_size")}),
     ("node-min", "staging", "digitalocean.nodePool.min", 3,
@@ -117,7 +121,8 @@ CONFIG_CHANGES: list[tuple[str, str, str, Any, set[tuple[str, str]]]] = [
      {("terraform/environments/staging.tfvars", "node_max_count")}),
     ("kind-registry", "local", "imageRegistry", "localhost:5001", {("values/local.yaml", "app.image.registry")}),
     ("kind-database", "local", "database.cidr", "172.19.0.0/16",
-     {("values/local.yaml", "app.networkPolicy.database.cidr")}),
+     {("values/local.yaml", "app.networkPolicy.database.cidr"),
+      ("values/local.yaml", "platform.networkPolicy.database.cidr")}),
 ]
 
 
