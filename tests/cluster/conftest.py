@@ -4,12 +4,13 @@ Every test here is marked `cluster` and put in one xdist group, so a single work
 environment after environment: `sim_cluster` starts the environment's cluster (todo_cloud.sim) and always
 stops it (process groups, temp folder) before the next one starts. `deployment` installs the release
 once per cluster with the deploy command itself (`todo-cloud deploy`), default wait strategy included.
-Missing binaries skip with the one-line reason; a cluster that does not start is an error saying why.
+Missing binaries fail the tests with the one-line reason (`make test` builds them first); a cluster that does
+not start is an error saying why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,12 +50,10 @@ def _set_nodeid(item: pytest.Item, nodeid: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def sim_binaries() -> Path:
-    """The built binaries of the simulated cluster, or a skip saying how to build them."""
-    try:
-        return sim.bin_dir()
-    except sim.MissingBinaries as exc:
-        pytest.skip(str(exc))
+def sim_binaries(prerequisite: Callable[[str], Path]) -> Path:
+    """The built binaries of the simulated cluster (`make prereqs` builds them); the tests fail saying how to
+    build them where they are missing."""
+    return prerequisite("sim")
 
 
 @pytest.fixture(scope="session", params=envs.names())

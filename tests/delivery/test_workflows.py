@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import yaml
 
-from todo_cloud import tools
 from todo_cloud.paths import REPO
 from todo_cloud.run import run
 
@@ -108,10 +107,6 @@ def test_ci_runs_the_make_targets_of_a_workstation(workflows):
     assert uploads and uploads[0]["if"] == "always()"
 
 
-def test_actionlint_finds_nothing():
-    try:
-        actionlint = tools.go_tool("actionlint")
-    except tools.ToolError as exc:
-        pytest.skip(str(exc))
-    proc = run([actionlint, "-no-color", *FILES], check=False, cwd=REPO, timeout=120)
+def test_actionlint_finds_nothing(prerequisite):
+    proc = run([prerequisite("actionlint"), "-no-color", *FILES], check=False, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from todo_cloud import tools, versions
+from todo_cloud import versions
 from todo_cloud.commands.lint import actionlint_command, helm_lint_commands
 from todo_cloud.run import run
 
@@ -24,11 +25,8 @@ jobs:
 
 
 @pytest.fixture(scope="module")
-def actionlint() -> Path:
-    try:
-        return tools.go_tool("actionlint")
-    except tools.ToolError as exc:
-        pytest.skip(str(exc))
+def actionlint(prerequisite: Callable[[str], Path]) -> Path:
+    return prerequisite("actionlint")
 
 
 def test_actionlint_is_pinned_and_built_by_the_bootstrap() -> None:
