@@ -87,7 +87,7 @@ sim-down: bootstrap ## stop the simulated cluster
 tf-validate: bootstrap ## terraform init -backend=false && validate for staging and production
 	@$(CLI) terraform validate
 
-bench: bootstrap deps ## wall times against targets: bootstrap when done, render per env, the gates, the suite
+bench: bootstrap deps prereqs ## wall times against targets: bootstrap when done, render per env, the gates, the suite
 	@$(CLI) bench
 
 lock: ## re-freeze requirements.lock and tools/checkov.lock from the top-level pins
