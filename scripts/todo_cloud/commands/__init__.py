@@ -41,7 +41,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "nodes": "check the report's node allocatable and DOKS system pods against the environment's cluster",
     },
     "release": {
-        "images": "pin an environment's upstream images by digest in its values file",
+        "images": "pin the upstream images by digest; build, check and push the reference images of workloads/",
         "publish": "package the umbrella chart and push it to an OCI registry",
     },
 }
