@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cluster_support import HERE, KNOWN_FINDINGS, Deployment, create_required_secrets, deploy
+from cluster_support import HERE, Deployment, create_required_secrets, deploy, deploy_values
 
 from todo_cloud import deps, envs
 from todo_cloud.paths import UMBRELLA
@@ -74,7 +74,7 @@ def sim_cluster(request: pytest.FixtureRequest, sim_binaries: Path,
 def deployment(sim_cluster: sim.Cluster) -> Deployment:
     """The release installed on the environment's simulated cluster by the deploy command."""
     env = envs.get(sim_cluster.env)
-    manifests = render_chart(UMBRELLA, [env.values_file, KNOWN_FINDINGS], release=env.release,
+    manifests = render_chart(UMBRELLA, [env.values_file, *deploy_values(env)], release=env.release,
                              namespace=env.namespace)
     created = create_required_secrets(sim_cluster, env, manifests)
     return Deployment(env, sim_cluster, manifests, deploy(sim_cluster), created)

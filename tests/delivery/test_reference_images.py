@@ -22,7 +22,7 @@ from typing import ClassVar
 import pytest
 import yaml
 
-from todo_cloud import envs
+from todo_cloud import envs, versions
 from todo_cloud.cli import main
 from todo_cloud.deploy.images import image_values
 from todo_cloud.manifests import containers
@@ -296,3 +296,10 @@ def test_wrong_credentials_name_the_repository(token_registry: str) -> None:
     client = oci._Client(f"{token_registry}/team/app", oci.Credentials("todo", "wrong"))
     with pytest.raises(oci.RegistryError, match=rf"{token_registry}/team/app: no token from http://"):
         client.call("HEAD", client.url("blobs/sha256:" + "1" * 64))
+
+
+@pytest.mark.parametrize("service", sorted(BY_SERVICE))
+def test_the_images_run_the_python_minor_of_versions_toml(service: str) -> None:
+    minor = str(versions.load()["python"]["version"])
+    bases = re.findall(r"^FROM python:(\d+\.\d+)\.\d+-", BY_SERVICE[service].dockerfile.read_text(), re.MULTILINE)
+    assert bases and set(bases) == {minor}, f"{service}: FROM python:{bases} in its Dockerfile, [python] is {minor}"

@@ -102,3 +102,11 @@ def test_every_chart_folder_helm_lint_needs_is_in_git(chart: str) -> None:
     there and fails it on a clean clone."""
     tracked = run(["git", "-C", REPO, "ls-files", f"charts/{chart}/templates"]).stdout.split()
     assert tracked, f"charts/{chart}/templates holds no tracked file: `helm lint --strict` fails on a clean clone"
+
+
+def test_run_scripts_are_checked_with_shellcheck_as_on_githubs_runners(actionlint: Path, tmp_path: Path) -> None:
+    del actionlint
+    (tmp_path / "ci.yaml").write_text(GOOD.replace("      - run: make test", "      - run: cd $HOME && make test"))
+    proc = run(actionlint_command(tmp_path), check=False)  # type: ignore[arg-type]
+    assert proc.returncode == 1
+    assert "[shellcheck]" in proc.stdout and "SC2086" in proc.stdout, proc.stdout

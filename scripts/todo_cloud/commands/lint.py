@@ -104,8 +104,12 @@ def repo_checks(checks: list[tuple[str, list]]) -> list[tuple[str, list]]:
 
 
 def actionlint_command(workflows: Path = WORKFLOWS) -> list | None:
-    """actionlint over every workflow file (None when there is none); raises ToolError when it is not built."""
+    """actionlint over every workflow file (None when there is none), its `run:` scripts checked with the venv's
+    pinned shellcheck (requirements.txt), as on GitHub's runners; raises ToolError when it is not built."""
     files = sorted(p for p in workflows.glob("*.y*ml")) if workflows.is_dir() else []
     if not files:
         return None
-    return [tools.go_tool("actionlint"), "-no-color", *files]
+    shellcheck = VENV / "bin" / "shellcheck"
+    if not shellcheck.is_file():
+        raise tools.ToolError(f"shellcheck is not installed at {shellcheck}: run `make bootstrap`")
+    return [tools.go_tool("actionlint"), "-no-color", "-shellcheck", shellcheck, *files]
