@@ -22,7 +22,7 @@ from typing import ClassVar
 import pytest
 import yaml
 
-from todo_cloud import envs, versions
+from todo_cloud import envs, versions, workloads
 from todo_cloud.cli import main
 from todo_cloud.deploy.images import image_values
 from todo_cloud.manifests import containers
@@ -303,3 +303,12 @@ def test_the_images_run_the_python_minor_of_versions_toml(service: str) -> None:
     minor = str(versions.load()["python"]["version"])
     bases = re.findall(r"^FROM python:(\d+\.\d+)\.\d+-", BY_SERVICE[service].dockerfile.read_text(), re.MULTILINE)
     assert bases and set(bases) == {minor}, f"{service}: FROM python:{bases} in its Dockerfile, [python] is {minor}"
+
+
+def test_the_pipeline_builds_every_workload_make_up_builds_from_the_same_dockerfile() -> None:
+    assert sorted(BY_SERVICE) == workloads.names()
+    for service, image in BY_SERVICE.items():
+        local = workloads.build_argv(service, "x")
+        release = images.build_command(image, Path("/out"), "t")
+        assert local[local.index("--file") + 1] == release[release.index("--file") + 1]
+        assert local[-1] == release[-1] == str(workloads.WORKLOADS)

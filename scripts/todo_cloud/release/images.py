@@ -1,12 +1,12 @@
 """The reference images of workloads/ in the delivery pipeline: tested, built once, recorded by digest, pushed
 unchanged to each environment's registry, deployed by that digest (.github/workflows/images.yml, deploy.yml).
 
-- What is built: the services of the contract table in workloads/README.md (service, image repository), each
-  from workloads/<service>/Dockerfile with workloads/ as the build context.
+- What is built: the services of the contract table in workloads/README.md (service, image repository, port,
+  health path), each a workload of todo_cloud.workloads (its Dockerfile, workloads/ as the build context).
 - `build_command`: `docker buildx build` into an OCI image layout tar (the bytes that are pushed, so the digest
-  recorded here is the one every registry serves) and into the local Docker, where `check_commands` run each
-  image as the chart runs it (UID 10001, read-only root filesystem, no capabilities) until its HEALTHCHECK
-  passes.
+  recorded here is the one every registry serves) and into the local Docker (todo_cloud.workloads), where
+  `check_commands` run each image as the chart runs it (UID 10001, read-only root filesystem, no
+  capabilities) until its HEALTHCHECK passes.
 - `record` / `load_record`: `<out>/images.json`, service -> repository, tag, digest, archive.
 - `push`: every recorded archive to `<registry of the environment>/<repository>:<tag>`, each checked to be
   served at its recorded digest.
@@ -24,11 +24,12 @@ from pathlib import Path
 
 import yaml
 
+from todo_cloud import workloads
 from todo_cloud.paths import CHARTS, REPO
 from todo_cloud.release import oci
 from todo_cloud.render import deep_merge, lookup, subchart_values
 
-WORKLOADS = REPO / "workloads"
+WORKLOADS = workloads.WORKLOADS
 CONTRACT = WORKLOADS / "README.md"
 RECORD = "images.json"
 # How the chart runs every app container (charts/app values.yaml defaults.securityContext).
@@ -52,7 +53,7 @@ class Image:
 
     @property
     def dockerfile(self) -> Path:
-        return WORKLOADS / self.service / "Dockerfile"
+        return workloads.dockerfile(self.service)
 
 
 def images() -> list[Image]:
@@ -99,10 +100,7 @@ def local_name(image: Image, tag: str) -> str:
 def build_command(image: Image, out: Path, tag: str) -> list[str]:
     """One build into the OCI archive that is pushed and into the local Docker that the check runs
     (docker-container builder: `docker buildx create --use`); no attestations, so the archive is one image."""
-    return ["docker", "buildx", "build", "--file", str(image.dockerfile), "--platform", "linux/amd64",
-            "--provenance=false", "--sbom=false",
-            "--output", f"type=oci,dest={archive_path(out, image)},name={local_name(image, tag)}",
-            "--output", f"type=docker,name={local_name(image, tag)}", str(WORKLOADS)]
+    return workloads.release_build_argv(image.service, local_name(image, tag), archive_path(out, image))
 
 
 def check_commands(image: Image, tag: str, secrets: Path) -> tuple[list[str], list[str], list[str]]:
