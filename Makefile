@@ -9,13 +9,13 @@ VENV := .venv
 CLI := $(VENV)/bin/todo-cloud
 BOOTSTRAP := PYTHONPATH=scripts python3 -m todo_cloud.bootstrap --quiet
 
-.PHONY: help test up down bootstrap deps generate check-generated render lint validate policy report \
+.PHONY: help test up down bootstrap deps prereqs generate check-generated render lint validate policy report \
         check-nodes test-charts pin-images tools-go deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-test: bootstrap deps ## bootstrap what is missing, then run the whole suite (skips say why) [PYTEST_ARGS=...]
+test: bootstrap deps prereqs ## bootstrap, charts and prerequisites (built when missing, else it fails), then the whole suite [PYTEST_ARGS=...]
 	$(CLI) test -- $(PYTEST_ARGS)
 
 up: bootstrap ## build the app images and deploy the local environment to kind (needs Docker; kind is built with Go)
@@ -27,8 +27,11 @@ down: bootstrap ## delete the local kind cluster
 bootstrap: ## venv, pinned helm/kubectl in .tools/bin, checkov venv (idempotent)
 	@$(BOOTSTRAP)
 
-deps: bootstrap ## umbrella chart dependencies from upstream or the local mirror (TODO_CLOUD_CHART_MIRROR)
+deps: bootstrap ## umbrella chart dependencies from the chart mirror or upstream; fails naming a chart it cannot get
 	@$(CLI) deps
+
+prereqs: bootstrap ## build what the suite needs and this machine can build (Go tools, simulated cluster, OpenTofu, Kafka jars)
+	@$(CLI) prereqs
 
 generate: bootstrap ## regenerate the generated files (Chart.lock, dashboards, rules, schemas, docs tables)
 	@$(CLI) generate
@@ -84,7 +87,7 @@ sim-down: bootstrap ## stop the simulated cluster
 tf-validate: bootstrap ## terraform init -backend=false && validate for staging and production
 	@$(CLI) terraform validate
 
-bench: bootstrap deps ## wall times against targets: bootstrap when done, render per env, the gates, the suite
+bench: bootstrap deps prereqs ## wall times against targets: bootstrap when done, render per env, the gates, the suite
 	@$(CLI) bench
 
 lock: ## re-freeze requirements.lock and tools/checkov.lock from the top-level pins

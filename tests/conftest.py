@@ -2,27 +2,77 @@
 
 Rendering goes through `todo_cloud.render` (one harness for the CLI and the tests): every document
 parsed, empties dropped, Helm's stderr in the error, cached by (chart, values) across xdist workers.
+
+Prerequisites are required here, in one place, and never skipped: a test that needs the umbrella's upstream
+charts (marked `upstream`, or using a fixture that needs them) fails, naming the chart and why, where `make
+deps` cannot get them; a test that needs something this machine builds (`prerequisite(name)`:
+todo_cloud.prereqs, built by `make test` through `make prereqs`) fails naming it and how to build it. Skips
+are left for what this machine kind cannot have (Docker, kind, a container registry, DigitalOcean), each
+with its reason in the closing summary.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 
 import pytest
 
-from todo_cloud import deps, envs
+from todo_cloud import deps, envs, prereqs
 from todo_cloud.render import Manifest, render_environment
 
 ENVIRONMENTS = envs.names()
+UPSTREAM = "upstream"
+
+
+@cache
+def _deps_status() -> deps.DepsStatus:
+    return deps.ensure()
+
+
+def require_upstream_charts() -> deps.DepsStatus:
+    """The umbrella's dependencies in place, or the calling test fails naming the chart and why."""
+    status = _deps_status()
+    if not status.ready:
+        pytest.fail(f"upstream charts unavailable (`make deps`): {status.reason}", pytrace=False)
+    return status
 
 
 @pytest.fixture(scope="session")
 def upstream_charts() -> deps.DepsStatus:
-    """The umbrella's dependencies in place; skips (with the one-line reason) where they cannot be had."""
-    status = deps.ensure()
-    if not status.ready:
-        pytest.skip(f"upstream charts unavailable: {status.reason}")
-    return status
+    """The umbrella's dependencies in place; the test fails with the one-line reason where they are not."""
+    return require_upstream_charts()
+
+
+@pytest.fixture(scope="session")
+def prerequisite() -> Callable[[str], Path]:
+    """`prerequisite(name)`: where a prerequisite of todo_cloud.prereqs is (a built binary, a folder); the test
+    fails, naming it and how to build it, where it is missing."""
+
+    def find(name: str) -> Path:
+        try:
+            return prereqs.find(name)
+        except prereqs.Missing as exc:
+            pytest.fail(f"prerequisite missing: {exc}", pytrace=False)
+
+    return find
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `upstream` every test that uses the upstream charts through a fixture, so that the marker alone
+    says which tests need them (`-m "not upstream"`), and `pytest_runtest_setup` requires them once for all."""
+    del config
+    for item in items:
+        if "upstream_charts" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(UPSTREAM):
+            item.add_marker(UPSTREAM)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `upstream` fails in its setup, naming the chart and why, where the charts are missing."""
+    if item.get_closest_marker(UPSTREAM):
+        require_upstream_charts()
 
 
 @pytest.fixture(scope="session", params=ENVIRONMENTS)

@@ -7,6 +7,8 @@ Steps:
 4. the Go-built tools of versions.toml [go_tools] marked `bootstrap = true`, into the user cache.
 
 Usage: PYTHONPATH=scripts python3 -m todo_cloud.bootstrap [--quiet]
+       PYTHONPATH=scripts python3 -m todo_cloud.bootstrap --versions   (CI: `python=...` and `go=...` lines of
+       versions.toml for $GITHUB_OUTPUT, before any Python or Go is installed; the runner's python3 reads them)
 """
 
 from __future__ import annotations
@@ -47,12 +49,25 @@ def _ensure_venv(where: Path, lock: Path, extra: list[list[str]] | None = None) 
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    quiet = "--quiet" in (argv if argv is not None else sys.argv[1:])
-    if sys.version_info < (3, 11):  # noqa: UP036 - runs under any system python3
-        print(f"error: Python >= 3.11 is needed, this is {sys.version.split()[0]}", file=sys.stderr)
-        return 1
+def ci_versions() -> dict[str, str]:
+    """The toolchain versions the CI workflows install, as versions.toml pins them."""
     pins = versions.load()
+    return {"python": str(pins["python"]["version"]), "go": str(pins["go"]["version"])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    if "--versions" in args:
+        for key, value in ci_versions().items():
+            print(f"{key}={value}")
+        return 0
+    quiet = "--quiet" in args
+    pins = versions.load()
+    want = tuple(int(p) for p in str(pins["python"]["version"]).split("."))
+    if sys.version_info[:len(want)] < want:
+        print(f"error: Python >= {pins['python']['version']} is needed (versions.toml [python]), this is "
+              f"{sys.version.split()[0]}", file=sys.stderr)
+        return 1
     done: list[str] = []
     try:
         if _ensure_venv(VENV, REPO / pins["python"]["lock"],

@@ -5,11 +5,13 @@ show at once; so is every `file://` dependency of a local chart (the library cha
 into that chart's own charts/ folder, which is all `helm template`, `helm lint` and `helm package` need.
 Upstream charts are taken, at the versions pinned in versions.toml (and Chart.lock):
 1. from a local mirror (air-gapped installs): a local chart repository, `index.yaml` plus packaged charts,
-   named by the one setting TODO_CLOUD_CHART_MIRROR (default: the user cache's chart-mirror folder); each
-   archive must match the sha256 digest its index.yaml records, else it is refused by name;
+   found by the one setting `paths.chart_mirror()` (TODO_CLOUD_CHART_MIRROR, else `shared/chart-mirror`
+   beside the repository, else the user cache's chart-mirror folder); each archive must match the sha256
+   digest its index.yaml records, else it is refused by name;
 2. otherwise from the upstream chart repositories (`helm pull`).
-When neither can be had, `ensure()` reports why in one line and the tests that need upstream charts skip
-with that reason. Safe under pytest-xdist: the work runs behind a file lock.
+When neither can be had, `ensure()` reports why in one line naming the chart, `todo-cloud deps` (`make deps`,
+and so `make test`) exits 1 with it, and the tests that need the upstream charts fail with it: a pinned chart
+is a prerequisite, never a reason to skip. Safe under pytest-xdist: the work runs behind a file lock.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import yaml
 from filelock import FileLock
 
 from todo_cloud import tools, versions
-from todo_cloud.paths import CACHE, UMBRELLA, chart_mirror
+from todo_cloud.paths import CACHE, UMBRELLA, chart_mirror, chart_mirrors
 from todo_cloud.run import CommandError, run
 from todo_cloud.tools import sha256_file
 
@@ -131,18 +133,35 @@ def _installed(chart: versions.UpstreamChart) -> bool:
     return target.is_file() and stamp.is_file() and stamp.read_text() == sha256_file(target)
 
 
-def _install(chart: versions.UpstreamChart, mirror: Path, index: dict | None) -> str:
-    """Put one upstream chart into charts/; returns where it came from, or raises with the reason."""
-    target = CHARTS_DIR / chart.archive
+def _copy_in(chart: versions.UpstreamChart, dest: Path, mirror: Path, index: dict | None) -> str:
+    """Put the archive of `chart` into the folder `dest`, from the mirror or upstream; where it came from."""
     source = _from_mirror(chart, mirror, index) if index is not None else None
     if source is not None:
-        shutil.copyfile(source, target)
-        origin = f"mirror {mirror}"
-    else:
-        _from_upstream(chart, CHARTS_DIR)
-        origin = chart.repository
-    (CHARTS_DIR / f".{chart.archive}.sha256").write_text(sha256_file(target))
+        shutil.copyfile(source, dest / chart.archive)
+        return f"mirror {mirror}"
+    _from_upstream(chart, dest)
+    return chart.repository
+
+
+def _install(chart: versions.UpstreamChart, mirror: Path, index: dict | None) -> str:
+    """Put one upstream chart into charts/; returns where it came from, or raises with the reason."""
+    origin = _copy_in(chart, CHARTS_DIR, mirror, index)
+    (CHARTS_DIR / f".{chart.archive}.sha256").write_text(sha256_file(CHARTS_DIR / chart.archive))
     return origin
+
+
+def fetch(chart: versions.UpstreamChart, dest: Path) -> Path:
+    """The archive of any version of an upstream chart (an earlier commit's pin, say) put into `dest`, from the
+    chart mirror (digest-checked) or its repository; DepsError naming the chart and why when neither has it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    mirror = chart_mirror()
+    try:
+        _copy_in(chart, dest, mirror, _mirror_index(mirror))
+    except CommandError as exc:
+        first = (exc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DepsError(f"upstream chart {chart.name} {chart.version}: not in the chart mirror {mirror}, and "
+                        f"{chart.repository} is not reachable ({first[:160]})") from exc
+    return dest / chart.archive
 
 
 def _build() -> DepsStatus:
@@ -163,7 +182,8 @@ def _build() -> DepsStatus:
         try:
             origins.add(_install(chart, mirror, index))
         except CommandError as exc:
-            where = f"not in the chart mirror {mirror} ({'no index.yaml' if index is None else 'no entry'})"
+            where = (f"not in the chart mirror {mirror} (no entry)" if index is not None else
+                     f"no chart mirror (no index.yaml in {' or '.join(map(str, chart_mirrors()))})")
             first = (exc.stderr.strip().splitlines() or ["no output"])[-1]
             return DepsStatus(False, "none", f"upstream chart {chart.name} {chart.version}: {where}, "
                                              f"and {chart.repository} is not reachable ({first[:160]})")
@@ -180,13 +200,14 @@ def ensure() -> DepsStatus:
 
 
 def main() -> int:
+    """`todo-cloud deps`: exit 0 with every pinned chart in place, else 1 naming the chart and why."""
     try:
         status = ensure()
     except DepsError as exc:
         print(f"deps: error: {exc}", file=sys.stderr)
         return 1
-    if status.ready:
-        print(f"deps: umbrella dependencies ready (from {status.source})")
-    else:
-        print(f"deps: upstream charts unavailable, tests that need them will skip: {status.reason}")
+    if not status.ready:
+        print(f"deps: error: {status.reason}", file=sys.stderr)
+        return 1
+    print(f"deps: umbrella dependencies ready (from {status.source})")
     return 0

@@ -27,13 +27,21 @@ def user_cache() -> Path:
     return Path(base) / "todo-chatbot-cloud"
 
 
-def chart_mirror() -> Path:
-    """The one setting for air-gapped installs: a local chart repository (index.yaml + packaged charts).
-
-    `TODO_CLOUD_CHART_MIRROR` names it; by default the user cache's `chart-mirror` folder is looked at.
-    """
+def chart_mirrors() -> list[Path]:
+    """Where a local chart repository (index.yaml + packaged charts) is looked for, in order: the folder
+    `TODO_CLOUD_CHART_MIRROR` names (alone, when set), else `shared/chart-mirror` beside the repository (the
+    machine's shared mirror, as for `goproxy()`), then the user cache's `chart-mirror` folder."""
     configured = os.environ.get("TODO_CLOUD_CHART_MIRROR")
-    return Path(configured) if configured else user_cache() / "chart-mirror"
+    if configured:
+        return [Path(configured)]
+    return [REPO.parent / "shared" / "chart-mirror", user_cache() / "chart-mirror"]
+
+
+def chart_mirror() -> Path:
+    """The one setting for air-gapped installs: the first of `chart_mirrors()` that holds an index.yaml (the
+    last of them when none does, so that messages name where a mirror would be looked for)."""
+    candidates = chart_mirrors()
+    return next((m for m in candidates if (m / "index.yaml").is_file()), candidates[-1])
 
 
 def goproxy() -> Path:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from todo_cloud import envs, tools
+from todo_cloud.deploy.preflight import DIGEST_REQUIRED
 from todo_cloud.deploy.secrets import release_secrets
-from todo_cloud.paths import VENV
+from todo_cloud.paths import CHARTS, VENV
+from todo_cloud.release import pins
 from todo_cloud.render import Manifest
 from todo_cloud.run import run
 from todo_cloud.sim import cluster as sim
@@ -18,6 +25,35 @@ from todo_cloud.sim import cluster as sim
 HERE = Path(__file__).parent
 # Values added to every deploy of these tests while a known finding is open (each one names its finding).
 KNOWN_FINDINGS = HERE / "known-findings.yaml"
+
+
+def _made_up_digest(image: str) -> str:
+    return "sha256:" + hashlib.sha256(f"simulated {image}".encode()).hexdigest()
+
+
+@cache
+def _digests_overlay(env_name: str) -> Path:
+    """Values that give `env_name` the digests a real deploy carries there: the upstream images pinned as
+    `make pin-images` pins them and the app's images as a promotion writes them (made up: KWOK pulls nothing)."""
+    tree: dict[str, Any] = {}
+    plan = pins.plan(env_name, lambda repository, tag: _made_up_digest(f"{repository}:{tag}"))
+    for key, value in plan.pins.items():
+        node = tree
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    components = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text())["components"]
+    tree.setdefault("app", {})["components"] = {c: {"image": {"digest": _made_up_digest(c)}} for c in components}
+    path = Path(tempfile.mkdtemp(prefix="todo-sim-digests-")) / f"{env_name}.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    return path
+
+
+def deploy_values(env: envs.Environment) -> list[Path]:
+    """What every deploy of these tests adds to the environment's values file: the known findings, and where the
+    environment deploys by digest only (the preflight refuses tags and placeholder digests there), the digests."""
+    return [KNOWN_FINDINGS, *([_digests_overlay(env.name)] if env.name in DIGEST_REQUIRED else [])]
 CLI = VENV / "bin" / "todo-cloud"
 # Timeout of each Helm/kubectl step of the deploys here (KWOK pods are Ready within seconds).
 DEPLOY_TIMEOUT = "3m"
@@ -63,7 +99,7 @@ def helm(cluster: sim.Cluster, *args: str | Path, timeout: float = 600) -> Comma
 def create_required_secrets(cluster: sim.Cluster, env: envs.Environment, manifests: list[Manifest]) -> list[
         tuple[str, str]]:
     """Placeholder Secrets for every Secret the release needs but does not create (as an operator would)."""
-    refs = sorted({r.ref for r in release_secrets(manifests, env.namespace, [env.values_file, KNOWN_FINDINGS])})
+    refs = sorted({r.ref for r in release_secrets(manifests, env.namespace, [env.values_file, *deploy_values(env)])})
     cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
                    for ns in sorted({r.namespace for r in refs} - set(env.namespaces))])
     cluster.apply([{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": r.name, "namespace": r.namespace},
@@ -72,6 +108,7 @@ def create_required_secrets(cluster: sim.Cluster, env: envs.Environment, manifes
 
 
 def deploy(cluster: sim.Cluster, *extra: str | Path) -> CommandResult:
-    """`todo-cloud deploy` of the cluster's environment, with the known-findings values and `extra` args."""
+    """`todo-cloud deploy` of the cluster's environment, with the values of `deploy_values` and `extra` args."""
+    values = [arg for path in deploy_values(envs.get(cluster.env)) for arg in ("--values", path)]
     return cli("deploy", "--env", cluster.env, "--kubeconfig", cluster.kubeconfig, "--timeout", DEPLOY_TIMEOUT,
-               "--values", KNOWN_FINDINGS, *extra)
+               *values, *extra)

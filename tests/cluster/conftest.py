@@ -4,16 +4,17 @@ Every test here is marked `cluster` and put in one xdist group, so a single work
 environment after environment: `sim_cluster` starts the environment's cluster (todo_cloud.sim) and always
 stops it (process groups, temp folder) before the next one starts. `deployment` installs the release
 once per cluster with the deploy command itself (`todo-cloud deploy`), default wait strategy included.
-Missing binaries skip with the one-line reason; a cluster that does not start is an error saying why.
+Missing binaries fail the tests with the one-line reason (`make test` builds them first); a cluster that does
+not start is an error saying why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cluster_support import HERE, KNOWN_FINDINGS, Deployment, create_required_secrets, deploy
+from cluster_support import HERE, Deployment, create_required_secrets, deploy, deploy_values
 
 from todo_cloud import deps, envs
 from todo_cloud.paths import UMBRELLA
@@ -49,12 +50,10 @@ def _set_nodeid(item: pytest.Item, nodeid: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def sim_binaries() -> Path:
-    """The built binaries of the simulated cluster, or a skip saying how to build them."""
-    try:
-        return sim.bin_dir()
-    except sim.MissingBinaries as exc:
-        pytest.skip(str(exc))
+def sim_binaries(prerequisite: Callable[[str], Path]) -> Path:
+    """The built binaries of the simulated cluster (`make prereqs` builds them); the tests fail saying how to
+    build them where they are missing."""
+    return prerequisite("sim")
 
 
 @pytest.fixture(scope="session", params=envs.names())
@@ -75,7 +74,7 @@ def sim_cluster(request: pytest.FixtureRequest, sim_binaries: Path,
 def deployment(sim_cluster: sim.Cluster) -> Deployment:
     """The release installed on the environment's simulated cluster by the deploy command."""
     env = envs.get(sim_cluster.env)
-    manifests = render_chart(UMBRELLA, [env.values_file, KNOWN_FINDINGS], release=env.release,
+    manifests = render_chart(UMBRELLA, [env.values_file, *deploy_values(env)], release=env.release,
                              namespace=env.namespace)
     created = create_required_secrets(sim_cluster, env, manifests)
     return Deployment(env, sim_cluster, manifests, deploy(sim_cluster), created)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import yaml
 from recorded import CRD_BUNDLE, OURS, FakeRunner, small_release
 
-from todo_cloud import envs, tools
+from todo_cloud import envs
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy.execute import Outcome, deploy
 from todo_cloud.deploy.secrets import required_secrets
@@ -37,13 +38,10 @@ def run_deploy() -> Callable[..., tuple[Outcome, FakeRunner, list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def local_registry(tmp_path_factory: pytest.TempPathFactory, prerequisite: Callable[[str], Path]) -> Iterator[str]:
     """A CNCF distribution registry (versions.toml [go_tools.registry]) on a free loopback port, with its own
     storage, for the module's lifetime; yields `127.0.0.1:<port>`."""
-    try:
-        binary = tools.go_tool("registry")
-    except tools.ToolError as exc:
-        pytest.skip(str(exc))
+    binary = prerequisite("registry")
     root = tmp_path_factory.mktemp("registry")
     with Supervisor(root, grace=20) as supervisor:
         port = supervisor.free_port()

@@ -103,15 +103,21 @@ def pod(*images: str, pull_secret: str | None = None, env_secret: str | None = N
 DIGEST = "@sha256:" + "a" * 64
 
 
-def small_release(image: str = "registry.digitalocean.com/todo-chatbot/backend" + DIGEST) -> list[Manifest]:
+# The upstream images of the small release, pinned by digest as production's values pin them.
+UPSTREAM_PINNED = "@sha256:" + "b" * 64
+
+
+def small_release(image: str = "registry.digitalocean.com/todo-chatbot/backend" + DIGEST,
+                  upstream_pin: str = UPSTREAM_PINNED) -> list[Manifest]:
     """A release in miniature: the Dapr injector (upstream), our backend with a pull and an env Secret,
-    an upstream StatefulSet with OnDelete, and a test hook."""
+    an upstream StatefulSet with OnDelete, and a test hook; the upstream images carry `upstream_pin` (a digest
+    as production pins them, or "" for the charts' own tags)."""
     return [
-        obj("Deployment", "dapr-sidecar-injector", "dapr-1.18.3", **pod("daprio/injector:1.18.3")),
+        obj("Deployment", "dapr-sidecar-injector", "dapr-1.18.3", **pod("daprio/injector:1.18.3" + upstream_pin)),
         obj("Deployment", "todo-chatbot-backend", "app-0.1.0",
             **pod(image, pull_secret="todo-chatbot-registry", env_secret="todo-chatbot-db")),
-        obj("StatefulSet", "todo-chatbot-loki", "loki-18.11.0", **pod("grafana/loki:3")),
-        obj("StatefulSet", "legacy", "loki-18.11.0", updateStrategy={"type": "OnDelete"}, **pod("x:1")),
+        obj("StatefulSet", "todo-chatbot-loki", "loki-18.11.0", **pod("grafana/loki:3" + upstream_pin)),
+        obj("StatefulSet", "legacy", "loki-18.11.0", updateStrategy={"type": "OnDelete"}, **pod("x:1" + upstream_pin)),
         {**obj("Deployment", "hooked", "app-0.1.0"),
          "metadata": {"name": "hooked", "annotations": {"helm.sh/hook": "test"},
                       "labels": {"helm.sh/chart": "app-0.1.0"}}},

@@ -212,8 +212,31 @@ def test_recorded_production_refuses_images_by_tag_naming_the_image(run_deploy):
     assert outcome is Outcome.REFUSED and not runner.mutations()
     text = "\n".join(report)
     assert tagged in text and "Deployment/todo-chatbot/todo-chatbot-backend" in text
-    # upstream charts' images are pinned by their chart version and not judged here
-    assert "daprio/injector" not in text
+    assert "daprio/injector" not in text, "the upstream images of this release are pinned"
+
+
+def test_recorded_production_is_refused_until_its_upstream_images_are_pinned(run_deploy):
+    outcome, runner, report = run_deploy("production", answers("production"), small_release(upstream_pin=""))
+    assert outcome is Outcome.REFUSED and not runner.mutations()
+    refused = [line for line in report if "upstream image" in line]
+    assert len(refused) == 3, report
+    injector = next(line for line in refused if "'daprio/injector:1.18.3'" in line)
+    assert "run by Deployment/todo-chatbot/dapr-sidecar-injector" in injector
+    assert "`make pin-images ENV=production` and commit production.yaml" in injector
+
+
+def test_recorded_production_refuses_a_placeholder_digest(run_deploy):
+    placeholder = "registry.digitalocean.com/todo-chatbot/backend@sha256:" + "0" * 63 + "2"
+    outcome, runner, report = run_deploy("production", answers("production"), small_release(placeholder))
+    assert outcome is Outcome.REFUSED and not runner.mutations()
+    (problem,) = [line for line in report if "placeholder" in line]
+    assert placeholder in problem and "Deployment/todo-chatbot/todo-chatbot-backend" in problem
+
+
+@pytest.mark.parametrize("env", ["local", "staging"])
+def test_recorded_upstream_images_by_tag_are_fine_outside_production(run_deploy, env):
+    outcome, _, _ = run_deploy(env, answers(env), small_release("backend:1.4.2", upstream_pin=""))
+    assert outcome is Outcome.OK
 
 
 @pytest.mark.parametrize("env", ["local", "staging"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import shutil
 import urllib.request
 from pathlib import Path
@@ -17,6 +18,8 @@ import yaml
 
 from todo_cloud import envs
 from todo_cloud.cli import main
+from todo_cloud.deploy import preflight
+from todo_cloud.deploy.secrets import our_charts
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.release import oci, pins
 from todo_cloud.render import find, get, lookup, render_chart
@@ -240,3 +243,31 @@ def test_a_bearer_challenge_is_parsed_into_realm_service_and_scope() -> None:
     assert oci.parse_challenge(header) == {"realm": "https://auth.example/token", "service": "registry.example",
                                            "scope": "repository:a/b:pull"}
     assert oci.parse_challenge('Basic realm="x"') == {}
+
+
+# --- the deploy preflight refuses production until it is pinned ----------------------------------------------
+
+
+@pytest.mark.upstream
+def test_production_as_committed_is_refused_for_every_image_not_pinned_by_a_real_digest() -> None:
+    env = envs.get("production")
+    docs = render_chart(UMBRELLA, [env.values_file], release=env.release, namespace=env.namespace)
+    problems = preflight.check_digests(env, docs, our_charts())
+    refused = {p.split("'")[1] for p in problems if p.startswith("upstream image ")}
+    assert refused == set(pins.upstream_by_tag(docs, pins.load(), env.namespace))
+    placeholders = {p.split("'")[1] for p in problems if "placeholder digest" in p}
+    assert placeholders == {image for image in pins.running_images(docs, pins.load(), env.namespace)
+                            if re.search(r"@sha256:0{48}", image)}
+    committed = re.findall(r"sha256:(0{48}[0-9a-f]{16})", env.values_file.read_text())
+    assert len(placeholders) == len(committed), "each placeholder of values/production.yaml is named"
+
+
+@pytest.mark.upstream
+def test_production_with_its_pins_and_promoted_digests_passes_the_digest_check(tmp_path: Path) -> None:
+    env = envs.get("production")
+    _, tree = _pinned_tree("production")
+    for component in tree["app"]["components"].values():
+        if "digest" in component.get("image", {}):
+            component["image"]["digest"] = synthetic_digest("promoted", str(component))
+    docs = _values("production", tree, tmp_path)
+    assert preflight.check_digests(env, docs, our_charts()) == []

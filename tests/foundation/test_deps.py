@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_cloud import deps, versions
+from todo_cloud import deps, paths, versions
 from todo_cloud.paths import CHARTS
 
 
@@ -124,3 +124,79 @@ def test_our_charts_depend_on_the_library_at_its_version(chart: str) -> None:
     library = yaml.safe_load((CHARTS / "todo-chatbot-lib" / "Chart.yaml").read_text())
     assert found == [("todo-chatbot-lib", library["version"], CHARTS / "todo-chatbot-lib")]
     assert library["type"] == "library"
+
+
+def test_todo_cloud_deps_fails_naming_the_chart_it_cannot_get(sandbox: Path, capsys: pytest.CaptureFixture) -> None:
+    assert deps.main() == 1
+    err = capsys.readouterr().err
+    assert err.startswith("deps: error: upstream chart demo 1.2.3") and "https://charts.invalid/" in err
+
+
+def test_todo_cloud_deps_passes_with_every_chart_in_place(sandbox: Path, capsys: pytest.CaptureFixture) -> None:
+    data = _chart_tgz("demo", "1.2.3")
+    _mirror(sandbox, data, hashlib.sha256(data).hexdigest())
+    assert deps.main() == 0
+    assert "ready (from mirror" in capsys.readouterr().out
+
+
+def test_fetch_takes_a_version_no_longer_pinned_from_the_mirror(sandbox: Path) -> None:
+    data = _chart_tgz("demo", "1.2.3")
+    _mirror(sandbox, data, hashlib.sha256(data).hexdigest())
+    got = deps.fetch(versions.UpstreamChart("demo", "1.2.3", "https://charts.invalid/"), sandbox / "old")
+    assert got == sandbox / "old" / "demo-1.2.3.tgz" and got.read_bytes() == data
+
+
+def test_fetch_names_the_chart_it_cannot_get(sandbox: Path) -> None:
+    with pytest.raises(deps.DepsError, match=r"upstream chart demo 0\.9\.0: not in the chart mirror .*"
+                                             r"https://charts\.invalid/ is not reachable"):
+        deps.fetch(versions.UpstreamChart("demo", "0.9.0", "https://charts.invalid/"), sandbox / "old")
+
+
+# --- where the chart mirror is looked for -----------------------------------------------------------------
+
+
+@pytest.fixture
+def mirror_places(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Path, Path]:
+    """A repository at tmp/work/repo (so its shared mirror is tmp/work/shared/chart-mirror) and a user cache."""
+    monkeypatch.setattr(paths, "REPO", tmp_path / "work" / "repo")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("TODO_CLOUD_CHART_MIRROR", raising=False)
+    return tmp_path / "work" / "shared" / "chart-mirror", tmp_path / "cache" / "todo-chatbot-cloud" / "chart-mirror"
+
+
+def _index(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "index.yaml").write_text("apiVersion: v1\nentries: {}\n")
+    return folder
+
+
+def test_the_shared_mirror_beside_the_repository_comes_first(mirror_places: tuple[Path, Path]) -> None:
+    shared, user = mirror_places
+    _index(shared), _index(user)
+    assert paths.chart_mirror() == shared
+
+
+def test_the_user_cache_mirror_is_used_where_there_is_no_shared_one(mirror_places: tuple[Path, Path]) -> None:
+    shared, user = mirror_places
+    _index(user)
+    assert paths.chart_mirror() == user
+    shared.mkdir(parents=True)  # a folder without index.yaml is no mirror
+    assert paths.chart_mirror() == user
+
+
+def test_the_setting_names_the_one_mirror(mirror_places: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    _index(mirror_places[0])
+    monkeypatch.setenv("TODO_CLOUD_CHART_MIRROR", str(tmp_path / "elsewhere"))
+    assert paths.chart_mirrors() == [tmp_path / "elsewhere"] and paths.chart_mirror() == tmp_path / "elsewhere"
+
+
+def test_without_any_mirror_the_reason_names_where_one_was_looked_for(
+        sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TODO_CLOUD_CHART_MIRROR")
+    monkeypatch.setattr(paths, "REPO", sandbox / "work" / "repo")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(sandbox / "cache"))
+    status = deps.ensure()
+    assert not status.ready
+    assert (f"no chart mirror (no index.yaml in {sandbox}/work/shared/chart-mirror or {sandbox}/cache/"
+            "todo-chatbot-cloud/chart-mirror)") in status.reason

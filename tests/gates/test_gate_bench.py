@@ -44,3 +44,22 @@ def test_a_step_that_breaks_is_reported_not_raised() -> None:
     timing = bench.timed("render local (cold)", 2.0, broken)
     assert (timing.note, timing.exit_code, timing.verdict) == ("error: helm template failed", None, "ok, error")
     assert bench.failed([timing]) == [timing]
+
+
+def test_a_simulated_cluster_that_cannot_start_fails_the_bench(monkeypatch: pytest.MonkeyPatch) -> None:
+    from todo_cloud.sim import cluster as sim
+
+    def missing(env: str, **kwargs: object) -> None:
+        raise sim.MissingBinaries("simulated cluster binaries not built: run `make sim-build`")
+
+    monkeypatch.setattr(sim, "running", missing)
+    timing = bench.timed("simulated cluster start (cached)", bench.SIM_START_TARGET, bench._sim_start)
+    assert timing.exit_code is None and timing.verdict == "ok, error" and "make sim-build" in timing.note
+    assert bench.failed([timing]) == [timing]
+
+
+@pytest.mark.parametrize("exit_code", [0, 1, 2])
+def test_every_verdict_that_ran_names_its_exit_code(exit_code: int) -> None:
+    fast = bench.Timing("todo-cloud policy", 1.0, bench.GATES_TARGET, "", exit_code)
+    slow = bench.Timing("todo-cloud policy", 99.0, bench.GATES_TARGET, "", exit_code)
+    assert (fast.verdict, slow.verdict) == (f"ok, exit {exit_code}", f"SLOW, exit {exit_code}")

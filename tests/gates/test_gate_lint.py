@@ -1,14 +1,18 @@
 """`todo-cloud lint`: helm lint of our charts (the library chart once), actionlint (the pinned Go tool) on
-.github/workflows."""
+.github/workflows; the real gate on this tree, and what a clean clone lacks (an empty folder) or cannot have (the
+upstream charts) fails it rather than being left out."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from todo_cloud import tools, versions
-from todo_cloud.commands.lint import actionlint_command, helm_lint_commands
+from todo_cloud import deps, envs, versions
+from todo_cloud.cli import main
+from todo_cloud.commands.lint import actionlint_command, helm_lint_commands, run_checks
+from todo_cloud.paths import CHARTS, REPO
 from todo_cloud.run import run
 
 GOOD = """\
@@ -24,11 +28,8 @@ jobs:
 
 
 @pytest.fixture(scope="module")
-def actionlint() -> Path:
-    try:
-        return tools.go_tool("actionlint")
-    except tools.ToolError as exc:
-        pytest.skip(str(exc))
+def actionlint(prerequisite: Callable[[str], Path]) -> Path:
+    return prerequisite("actionlint")
 
 
 def test_actionlint_is_pinned_and_built_by_the_bootstrap() -> None:
@@ -69,3 +70,43 @@ def test_helm_lint_checks_each_chart_per_environment_and_the_library_once(tmp_pa
     assert "--values" not in library
     proc = run(library, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.upstream
+def test_the_lint_gate_passes_on_this_tree(capsys: pytest.CaptureFixture) -> None:
+    """The real gate `make lint` runs (every helm lint, yamllint, ruff, actionlint), as CI runs it."""
+    assert main(["lint"]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == f"lint: {len(out) - 1} passed, 0 failed"
+    assert {"ok   yamllint", "ok   ruff", "ok   actionlint"} <= set(out)
+    assert {f"ok   helm lint --strict todo-chatbot-cloud ({env})" for env in envs.names()} <= set(out)
+
+
+def test_the_umbrella_without_its_charts_fails_the_lint_instead_of_leaving_it_out(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(deps, "ensure", lambda: deps.DepsStatus(False, "none", "upstream chart demo 1.2.3: gone"))
+    unrunnable: list[tuple[str, str]] = []
+    checks = dict(helm_lint_commands(["local"], tmp_path, unrunnable))
+    assert not [label for label in checks if "todo-chatbot-cloud" in label]
+    assert unrunnable == [("helm lint --strict todo-chatbot-cloud (local)",
+                           "upstream charts unavailable (`make deps`): upstream chart demo 1.2.3: gone")]
+    assert run_checks([], unrunnable) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "FAIL helm lint --strict todo-chatbot-cloud (local): not run, upstream charts unavailable (`make deps`): "
+        "upstream chart demo 1.2.3: gone", "lint: 0 passed, 1 failed"]
+
+
+@pytest.mark.parametrize("chart", sorted(p.parent.name for p in CHARTS.glob("*/Chart.yaml")))
+def test_every_chart_folder_helm_lint_needs_is_in_git(chart: str) -> None:
+    """git keeps no empty folder: a templates/ that exists only in a working copy passes `helm lint --strict`
+    there and fails it on a clean clone."""
+    tracked = run(["git", "-C", REPO, "ls-files", f"charts/{chart}/templates"]).stdout.split()
+    assert tracked, f"charts/{chart}/templates holds no tracked file: `helm lint --strict` fails on a clean clone"
+
+
+def test_run_scripts_are_checked_with_shellcheck_as_on_githubs_runners(actionlint: Path, tmp_path: Path) -> None:
+    del actionlint
+    (tmp_path / "ci.yaml").write_text(GOOD.replace("      - run: make test", "      - run: cd $HOME && make test"))
+    proc = run(actionlint_command(tmp_path), check=False)  # type: ignore[arg-type]
+    assert proc.returncode == 1
+    assert "[shellcheck]" in proc.stdout and "SC2086" in proc.stdout, proc.stdout

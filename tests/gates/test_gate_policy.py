@@ -5,6 +5,8 @@ charts pass with no skip."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from synthetic_manifests import dapr_component, deployment, kafka_topic
@@ -13,15 +15,11 @@ from todo_cloud import envs
 from todo_cloud.gates import Finding, checkov, own_object_keys
 from todo_cloud.manifests import object_key
 from todo_cloud.render import render_environment
-from todo_cloud.tools import ToolError
 
 
 @pytest.fixture(scope="module")
-def checkov_available() -> None:
-    try:
-        checkov.checkov_binary()
-    except ToolError as exc:
-        pytest.skip(str(exc))
+def checkov_available(prerequisite: Callable[[str], Path]) -> None:
+    prerequisite("checkov")
 
 
 def test_every_skipped_check_says_where_and_why() -> None:

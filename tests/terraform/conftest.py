@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,6 @@ def tfvars() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def tofu() -> Path:
-    """The pinned OpenTofu binary; skips with the exact reason where it is not built."""
-    try:
-        return terraform.tofu()
-    except terraform.Unavailable as exc:
-        pytest.skip(str(exc))
+def tofu(prerequisite: Callable[[str], Path]) -> Path:
+    """The pinned OpenTofu binary (built by `make prereqs`); the tests fail with the reason where it is not."""
+    return prerequisite(terraform.TOFU)

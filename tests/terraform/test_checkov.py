@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,9 @@ def _scan(work: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="session")
-def scans() -> dict[str, list[dict[str, Any]]]:
+def scans(prerequisite: Callable[[str], Path]) -> dict[str, list[dict[str, Any]]]:
     """The checkov records of every target, computed once per content of the inputs."""
-    if not CHECKOV.is_file():
-        pytest.skip(f"checkov is not installed at {CHECKOV}: run `make bootstrap`")
+    assert prerequisite("checkov") == CHECKOV
     digest = hashlib.sha256()
     for path in _inputs():
         digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())

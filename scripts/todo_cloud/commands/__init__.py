@@ -13,6 +13,8 @@ from todo_cloud import envs as envs_module
 GROUPS: dict[str, dict[str, str]] = {
     "set up": {
         "deps": "build the umbrella's chart dependencies (upstream repositories or a local mirror)",
+        "prereqs": "build what the test suite needs that this machine can build (Go tools, simulated cluster, "
+                   "OpenTofu, CRDs, Kafka jars), cached",
         "tools-go": "build the pinned Go programs of versions.toml (default: every [go_tools]) into the user cache",
         "kafka-jars": "lock or fetch the Kafka broker's jars the runtime harness runs (Maven, sha256-checked)",
         "generate": "write the generated files (dashboards, rules, schemas, docs tables, Chart.lock)",
@@ -39,7 +41,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "nodes": "check the report's node allocatable and DOKS system pods against the environment's cluster",
     },
     "release": {
-        "images": "pin an environment's upstream images by digest in its values file",
+        "images": "pin the upstream images by digest; build, check and push the reference images of workloads/",
         "publish": "package the umbrella chart and push it to an OCI registry",
     },
 }

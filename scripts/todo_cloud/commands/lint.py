@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,9 +33,14 @@ def own_charts() -> list[str]:
     return sorted(p.parent.name for p in CHARTS.glob("*/Chart.yaml") if p.parent != UMBRELLA)
 
 
-def helm_lint_commands(env_names: list[str], tmp: Path) -> list[tuple[str, list]]:
-    """(label, command) for every chart x environment (a library chart once); the umbrella only when its
-    dependencies are in place.
+# A check that could not run: (label, reason). It fails the lint like a failing command.
+Unrunnable = tuple[str, str]
+
+
+def helm_lint_commands(env_names: list[str], tmp: Path,
+                       unrunnable: list[Unrunnable] | None = None) -> list[tuple[str, list]]:
+    """(label, command) for every chart x environment (a library chart once). The umbrella needs its upstream
+    charts: where `make deps` cannot get them, its checks go to `unrunnable` with the reason instead.
     The values our charts get from the umbrella are written to `tmp`, which must outlive the commands."""
     helm = tools.path("helm")
     checks: list[tuple[str, list]] = []
@@ -49,15 +55,18 @@ def helm_lint_commands(env_names: list[str], tmp: Path) -> list[tuple[str, list]
             values.write_text(yaml.safe_dump(subchart_values(chart, env)))
             checks.append((f"helm lint --strict {chart} ({env})",
                            [helm, "lint", "--strict", CHARTS / chart, "--values", values]))
-    if deps.ensure().ready:
-        for env in env_names:
-            checks.append((f"helm lint --strict todo-chatbot-cloud ({env})",
-                           [helm, "lint", "--strict", UMBRELLA, "--values", envs.get(env).values_file]))
+    status = deps.ensure()
+    for env in env_names:
+        label = f"helm lint --strict todo-chatbot-cloud ({env})"
+        if status.ready:
+            checks.append((label, [helm, "lint", "--strict", UMBRELLA, "--values", envs.get(env).values_file]))
+        elif unrunnable is not None:
+            unrunnable.append((label, f"upstream charts unavailable (`make deps`): {status.reason}"))
     return checks
 
 
-def run_checks(checks: list[tuple[str, list]]) -> int:
-    """Run the checks side by side (one per CPU), report them in order."""
+def run_checks(checks: list[tuple[str, list]], unrunnable: Sequence[Unrunnable] = ()) -> int:
+    """Run the checks side by side (one per CPU), report them in order; a check that could not run fails."""
     failed = 0
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         procs = list(pool.map(lambda check: run_command(check[1], check=False, cwd=REPO), checks))
@@ -67,14 +76,19 @@ def run_checks(checks: list[tuple[str, list]]) -> int:
         if not ok:
             failed += 1
             sys.stdout.write(proc.stdout + proc.stderr)
-    print(f"lint: {len(checks) - failed} passed, {failed} failed")
+    for label, reason in unrunnable:
+        failed += 1
+        print(f"FAIL {label}: not run, {reason}")
+    total = len(checks) + len(unrunnable)
+    print(f"lint: {total - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
 def run(args: argparse.Namespace) -> int:
     env_names = selected_environments(args.env)
+    unrunnable: list[Unrunnable] = []
     with tempfile.TemporaryDirectory(prefix="todo-lint-") as tmp:
-        return run_checks(repo_checks(helm_lint_commands(env_names, Path(tmp))))
+        return run_checks(repo_checks(helm_lint_commands(env_names, Path(tmp), unrunnable)), unrunnable)
 
 
 def repo_checks(checks: list[tuple[str, list]]) -> list[tuple[str, list]]:
@@ -90,8 +104,12 @@ def repo_checks(checks: list[tuple[str, list]]) -> list[tuple[str, list]]:
 
 
 def actionlint_command(workflows: Path = WORKFLOWS) -> list | None:
-    """actionlint over every workflow file (None when there is none); raises ToolError when it is not built."""
+    """actionlint over every workflow file (None when there is none), its `run:` scripts checked with the venv's
+    pinned shellcheck (requirements.txt), as on GitHub's runners; raises ToolError when it is not built."""
     files = sorted(p for p in workflows.glob("*.y*ml")) if workflows.is_dir() else []
     if not files:
         return None
-    return [tools.go_tool("actionlint"), "-no-color", *files]
+    shellcheck = VENV / "bin" / "shellcheck"
+    if not shellcheck.is_file():
+        raise tools.ToolError(f"shellcheck is not installed at {shellcheck}: run `make bootstrap`")
+    return [tools.go_tool("actionlint"), "-no-color", "-shellcheck", shellcheck, *files]

@@ -6,6 +6,7 @@ what is wrong (the context, the Secret, the image, the release state).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from todo_cloud import envs
@@ -13,9 +14,14 @@ from todo_cloud.deploy.secrets import PULL_SECRET_KEY, RequiredSecret
 from todo_cloud.deploy.state import ClusterState
 from todo_cloud.envs import Environment
 from todo_cloud.manifests import DIGESTED, Manifest, chart_of, containers, object_id
+from todo_cloud.release import pins
 
-# Environments whose images of our own charts must be pinned by digest (image@sha256:<64 hex>).
+# Environments whose every running image must be pinned by a real digest (image@sha256:<64 hex>): our charts'
+# (deploy inputs: `--image`, the values) and the upstream charts' (`make pin-images ENV=<env>` writes them).
 DIGEST_REQUIRED = frozenset({"production"})
+# A digest that only holds a place in a values file (values/production.yaml ships sha256:000...0001 for each app
+# image until the first promotion writes the real one): no image hashes to 48 leading zero digits.
+PLACEHOLDER = re.compile(r"@sha256:0{48}[0-9a-f]{16}$")
 
 
 def check_context(env: Environment, state: ClusterState) -> list[str]:
@@ -88,15 +94,34 @@ def check_secrets(required: Iterable[RequiredSecret], state: ClusterState, env: 
             for r in required if (r.ref.namespace, r.ref.name) not in state.secrets]
 
 
+def _owners(owners: list[str]) -> str:
+    return ", ".join(owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3 else "")
+
+
 def check_digests(env: Environment, manifests: Iterable[Manifest], charts: set[str]) -> list[str]:
-    """In production every image of our own charts is pinned by digest, never by tag alone."""
+    """In production every image that runs is pinned by a real digest: each container of our own charts (never
+    by tag alone), every image of the upstream charts, the images their operators start included (until
+    `make pin-images` has pinned them, a production deploy is refused), and none by a placeholder digest."""
     if env.name not in DIGEST_REQUIRED:
         return []
-    return [f"image of {object_id(o, env.namespace)} container {name!r} is {image!r}: environment "
-            f"{env.name!r} deploys images by digest only (image@sha256:...)"
-            for o in manifests if chart_of(o) in charts
+    manifests = list(manifests)
+    ours = [(o, name, image) for o in manifests if chart_of(o) in charts
             for name, image in ((c.get("name", "?"), str(c.get("image", ""))) for c in containers(o))
             if not DIGESTED.search(image)]
+    problems = [f"image of {object_id(o, env.namespace)} container {name!r} is {image!r}: environment "
+                f"{env.name!r} deploys images by digest only (image@sha256:...)" for o, name, image in ours]
+    config = pins.load()
+    # the images the upstream charts run or their operators start for our resources (Kafka's, say)
+    for image, owners in pins.upstream_by_tag(manifests, config, env.namespace).items():
+        if image not in {i for _, _, i in ours}:
+            problems.append(f"upstream image {image!r} (run by {_owners(owners)}) is not pinned by digest: run "
+                            f"`make pin-images ENV={env.name}` and commit {env.values_file.name} (the pin-images "
+                            "workflow proposes it; docs/DEPLOYMENT.md 'Upstream image digests')")
+    problems += [f"image {image!r} (run by {_owners(owners)}) has a placeholder digest: promote a real one into "
+                 f"{env.values_file.name} or pass --image (docs/DEPLOYMENT.md 'Promotion')"
+                 for image, owners in pins.running_images(manifests, config, env.namespace).items()
+                 if PLACEHOLDER.search(image)]
+    return problems
 
 
 def check(

@@ -1,5 +1,5 @@
 """`promtool check rules` and `promtool test rules` on the generated rule files (promtool is a Go tool,
-pinned in versions.toml [go_tools.promtool]; the tests skip with the reason when it is not built).
+pinned in versions.toml [go_tools.promtool]; built by `make prereqs`, and the tests fail saying so without it).
 
 The unit tests feed series to the rules and expect alerts with labels and annotations computed from the
 generated rules themselves (their templates filled in), so a change of wording does not break them."""
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from todo_cloud import tools
 from todo_cloud.generate.alert_rules import RULES_DIR
 from todo_cloud.observability import rules
 from todo_cloud.run import run
@@ -25,11 +25,8 @@ DUMP = f'namespace="{NS}",cronjob="todo-chatbot-postgres-dump"'
 
 
 @pytest.fixture(scope="module")
-def promtool() -> Path:
-    try:
-        return tools.go_tool("promtool")
-    except tools.ToolError as exc:
-        pytest.skip(str(exc))
+def promtool(prerequisite: Callable[[str], Path]) -> Path:
+    return prerequisite("promtool")
 
 
 @pytest.fixture(scope="module")
