@@ -18,6 +18,8 @@ Every cluster runs under the session's temporary folder (`kafka-<env>-<nodes>`),
 run: start-up errors name the log to read.
 
 - `dapr_run`: the frontend's and the backend's daprd, Jaeger and Prometheus, from one environment's rendered objects.
+- `platform_run`: the end-to-end run (e2e_support): the reference workloads behind their daprds on the runtime
+  environment's Kafka cluster (the session's shared one), PostgreSQL, Jaeger and Prometheus.
 
 The Go-built binaries (daprd, Prometheus, Jaeger) are built from the Go module proxy when absent and cached
 (todo_cloud.gobuild); a build that cannot be done fails the test that needs it with the reason, it never
@@ -34,6 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import e2e_support
 import pytest
 import yaml
 from dapr_support import RUNTIME_ENV, SIDECAR_METRICS_PORT, DaprRun, built, run_secrets, servered_components
@@ -151,25 +154,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config._kafka_runs_wanted = wanted  # type: ignore[attr-defined]
 
 
-@pytest.fixture(scope="session")
-def kafka_cluster(request: pytest.FixtureRequest,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., KafkaCluster]]:
-    """`kafka_cluster(env, nodes=None, own=None)`: the session's running cluster of `env` (module docstring)."""
-    runs: dict[RunKey, _Run] = {}
+@dataclass
+class KafkaRuns:
+    """The session's Kafka clusters: `runs(env, nodes=None, own=None)` waits for one (starting every cluster the
+    collected tests want, in parallel, on first use); `runs.start(...)` starts them without waiting, so that a
+    fixture can start its other processes meanwhile."""
 
-    def get(env: str, nodes: int | None = None, own: str | None = None) -> KafkaCluster:
-        for key in sorted({*_wanted(request.config), (env, nodes, own)}, key=str):
-            if key not in runs:
+    wanted: set[RunKey]
+    tmp_path_factory: pytest.TempPathFactory
+    runs: dict[RunKey, _Run] = field(default_factory=dict)
+
+    def start(self, env: str, nodes: int | None = None, own: str | None = None) -> None:
+        for key in sorted({*self.wanted, (env, nodes, own)}, key=str):
+            if key not in self.runs:
                 name = "-".join(str(k) for k in ("kafka", key[0], key[1] or "all", key[2]) if k)
-                runs[key] = _Run(*key, tmp_path_factory.mktemp(name))
-                runs[key].start()
-        return runs[(env, nodes, own)].get()
+                self.runs[key] = _Run(*key, self.tmp_path_factory.mktemp(name))
+                self.runs[key].start()
 
-    yield get
-    for run in runs.values():
-        run.stop.set()
-    for run in runs.values():
-        run.close()
+    def __call__(self, env: str, nodes: int | None = None, own: str | None = None) -> KafkaCluster:
+        self.start(env, nodes, own)
+        return self.runs[(env, nodes, own)].get()
+
+    def close(self) -> None:
+        for run in self.runs.values():
+            run.stop.set()
+        for run in self.runs.values():
+            run.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaRuns]:
+    """`kafka_cluster(env, nodes=None, own=None)`: the session's running cluster of `env` (module docstring)."""
+    runs = KafkaRuns(_wanted(request.config), tmp_path_factory)
+    yield runs
+    runs.close()
 
 
 @pytest.fixture(params=KAFKA_ENVIRONMENTS)
@@ -221,3 +239,16 @@ def dapr_run(runtime_release: list[Manifest], daprd_binary: Path,
         timings["prometheus start"] = time.monotonic() - t0
         yield DaprRun(sup, objects, tracing, prom, started, {"frontend": frontend, "backend": backend},
                       namespace, job, timings)
+
+
+@pytest.fixture(scope="session")
+def platform_run(runtime_release: list[Manifest], daprd_binary: Path, kafka_cluster: KafkaRuns,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e_support.PlatformRun]:
+    """The platform of the runtime environment running for real (e2e_support), on the session's Kafka cluster
+    of that environment (shared with the Kafka tests, which run on the same worker)."""
+    built("jaeger"), built("prometheus")  # built up front, so that start-up timings measure start-up only
+    with Supervisor(tmp_path_factory.mktemp("platform-run"), grace=5) as sup, e2e_support.running(
+            sup, runtime_release, envs.get(RUNTIME_ENV).namespace, daprd_binary=daprd_binary,
+            start_kafka=lambda: kafka_cluster.start(RUNTIME_ENV),
+            get_kafka=lambda: kafka_cluster(RUNTIME_ENV)) as run:
+        yield run
