@@ -228,6 +228,9 @@ class Supervisor:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             signal_group(proc.pid, signal.SIGKILL)
+        for proc in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
 
     def close(self) -> None:
         """Stop every process this supervisor started, the last started first."""
