@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -43,4 +44,21 @@ def test_a_step_that_breaks_is_reported_not_raised() -> None:
         raise RuntimeError("helm template failed\nmore")
     timing = bench.timed("render local (cold)", 2.0, broken)
     assert (timing.note, timing.exit_code, timing.verdict) == ("error: helm template failed", None, "ok, error")
+    assert bench.failed([timing]) == [timing]
+
+
+def test_a_fast_runtime_suite_that_failed_fails_the_bench_and_a_slow_one_too() -> None:
+    failed = bench.Timing(bench.RUNTIME_SUITE, 60.0, bench.RUNTIME_SUITE_TARGET, "", 1)
+    slow = bench.Timing(bench.RUNTIME_SUITE, 200.0, bench.RUNTIME_SUITE_TARGET, "", 0)
+    ok = bench.Timing(bench.RUNTIME_SUITE, 150.0, bench.RUNTIME_SUITE_TARGET, "", 0)
+    assert bench.failed([failed, slow, ok]) == [failed, slow]
+    assert (failed.verdict, slow.verdict, ok.verdict) == ("ok, exit 1", "SLOW, exit 0", "ok, exit 0")
+
+
+def test_the_runtime_suite_is_timed_warm_and_a_failed_warm_up_is_its_error(tmp_path: Path) -> None:
+    def broken() -> None:
+        raise RuntimeError("daprd could not be built: no Go\nmore")
+    timing = bench.runtime_suite(tmp_path / "todo-cloud", warm=broken)
+    assert (timing.step, timing.exit_code, timing.note) == (bench.RUNTIME_SUITE, None,
+                                                            "error: warming up: daprd could not be built: no Go")
     assert bench.failed([timing]) == [timing]
