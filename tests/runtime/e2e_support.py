@@ -28,7 +28,7 @@ from pathlib import Path
 from dapr_support import SIDECAR_METRICS_PORT
 
 from todo_cloud.deploy.secrets import required_secrets
-from todo_cloud.manifests import pod_labels, split_image
+from todo_cloud.manifests import pod_labels
 from todo_cloud.processes import Supervisor
 from todo_cloud.render import Manifest
 from todo_cloud.runtime import daprd_plan, jaeger, postgres, prometheus, workloads
@@ -45,12 +45,11 @@ DATABASE_URL_FILE = "DATABASE_URL"
 
 
 def reference_apps(rendered: list[Manifest]) -> list[str]:
-    """Dapr app ids of the rendered Deployments whose image is a reference workload (workloads/)."""
+    """Dapr app ids of the rendered Deployments that run a reference workload (workloads/)."""
     out = []
     for app_id in sorted(daprd_plan.apps(rendered)):
         try:
-            image = workloads.app_container(workloads.deployment(rendered, app_id))["image"]
-            workloads.source(split_image(image)["repository"] or "")
+            workloads.source(workloads.deployment(rendered, app_id))
         except workloads.PlanError:
             continue
         out.append(app_id)

@@ -13,6 +13,7 @@ from dapr_support import run_secrets
 
 from todo_cloud.render import Manifest
 from todo_cloud.runtime import dapr_pubsub, daprd_plan, jaeger, prometheus, workloads
+from todo_cloud.workloads import WORKLOADS
 
 pytestmark = pytest.mark.xdist_group("runtime-dapr")
 
@@ -168,7 +169,7 @@ def test_a_workload_runs_with_its_configmap_and_secret_files_and_only_the_stated
     plan = workloads.plan(runtime_release, app_id, secrets=supplied, folder=Path("/run/files"), **WORKLOAD_PORTS)
     dep = workloads.deployment(runtime_release, app_id)
     container = workloads.app_container(dep)
-    assert plan.source.folder == workloads.WORKLOADS / app_id
+    assert plan.source.folder == WORKLOADS / app_id
     assert plan.argv("python") == ["python", "-m", f"todo_{app_id}"]
     (ref,) = container["envFrom"]
     (config_map,) = [c for c in runtime_release if c["kind"] == "ConfigMap"
@@ -204,9 +205,12 @@ def test_a_secret_file_the_run_does_not_supply_is_named_with_its_deployment(runt
         workloads.plan(runtime_release, "backend", secrets={}, folder=Path("/run/files"), **WORKLOAD_PORTS)
 
 
-def test_an_image_no_reference_workload_is_built_as_is_named() -> None:
-    with pytest.raises(workloads.PlanError, match=r"Deployment/x: image registry/todo-chatbot-audit: no reference "):
-        workloads.source("registry/todo-chatbot-audit", "Deployment/x: ")
+def test_a_component_that_is_no_reference_workload_is_named() -> None:
+    dep = {"kind": "Deployment", "metadata": {"name": "todo-chatbot-audit"}, "spec": {"template": {
+        "metadata": {"labels": {"app.kubernetes.io/component": "audit"}}, "spec": {"containers": []}}}}
+    with pytest.raises(workloads.PlanError, match=r"Deployment/todo-chatbot-audit label app.kubernetes.io/component="
+                                                  r"audit: no reference workload of that name \(workloads/: analytics"):
+        workloads.source(dep)
 
 
 def test_prometheus_holds_every_alert_for_the_runs_hold_and_keeps_the_rest_as_rendered(

@@ -23,8 +23,8 @@ import httpx
 
 from todo_cloud.processes import LOOPBACK, Supervisor, http_status
 from todo_cloud.runtime import workloads
-
-WORKLOADS, COMMON = workloads.WORKLOADS, workloads.COMMON
+from todo_cloud.workloads import COMMON as COMMON  # re-exported for the workload tests
+from todo_cloud.workloads import WORKLOADS
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@
 `plan()` is a pure function of the rendered Deployment of one Dapr app and the ConfigMaps it loads, with these
 rewrites, each made here and only here:
 
-- the image: an image repository `todo-chatbot-<name>` is the reference workload built from
-  workloads/<name>/Dockerfile (no Docker engine runs here); it runs as that Dockerfile's ENTRYPOINT says
-  (`python -m <package>`) on this Python, with the image's /app on PYTHONPATH (workloads/<name> and the shared
-  workloads/common), as the workload tests run it too;
+- the image: a pod whose component (`app.kubernetes.io/component`) is a reference workload of workloads/ runs
+  that workload, as `make up` builds its image (todo_cloud.workloads); no Docker engine runs here, so it runs
+  as the image's ENTRYPOINT says (`python -m <package>`) on this Python, with the image's /app on PYTHONPATH
+  (workloads/<name> and the shared workloads/common), as the workload tests run it too;
 - the environment: the container's `envFrom` ConfigMaps and `env` values as rendered, except PORT (the port
   chosen at start; the rendered one is where the app listens in its pod), HOST 127.0.0.1, and DAPR_HTTP_PORT
   and DAPR_GRPC_PORT, which the sidecar injector sets in the pod: here the ports of the app's daprd of the run;
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import urllib.error
 import urllib.request
@@ -31,17 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from todo_cloud.manifests import Manifest, containers, dapr_app_id, pod_spec, split_image
-from todo_cloud.paths import REPO
+from todo_cloud import workloads
+from todo_cloud.manifests import Manifest, containers, dapr_app_id, pod_labels, pod_spec
 from todo_cloud.processes import LOOPBACK, Supervisor, http_status
 
-WORKLOADS = REPO / "workloads"
-COMMON = WORKLOADS / "common"
-# Image repositories of the reference workloads: todo-chatbot-<folder under workloads/>.
-IMAGE_PREFIX = "todo-chatbot-"
 # Seconds a workload may take to answer its startup probe.
 START_TIMEOUT = 60.0
-_ENTRYPOINT = re.compile(r'^ENTRYPOINT\s+\["python",\s*"-m",\s*"([\w.]+)"\]\s*$', re.MULTILINE)
 
 
 class PlanError(ValueError):
@@ -50,29 +44,27 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class Source:
-    """The reference workload an image is built from: its folder and the module its ENTRYPOINT runs."""
+    """A reference workload as its image runs it: its folder, the module its ENTRYPOINT runs, its /app."""
 
     folder: Path
     module: str
 
     @property
     def python_path(self) -> tuple[Path, ...]:
-        """What the image's /app holds: the service's package and the shared todo_workload."""
-        return (self.folder, COMMON)
+        return workloads.python_path(self.folder.name)
 
 
-def source(repository: str, where: str = "") -> Source:
-    """The reference workload of an image repository (`.../todo-chatbot-backend` -> workloads/backend)."""
-    name = repository.rsplit("/", 1)[-1]
-    folder = WORKLOADS / name.removeprefix(IMAGE_PREFIX)
-    dockerfile = folder / "Dockerfile"
-    if not name.startswith(IMAGE_PREFIX) or not dockerfile.is_file():
-        raise PlanError(f"{where}image {repository}: no reference workload is built as it (expected "
-                        f"{IMAGE_PREFIX}<name> with workloads/<name>/Dockerfile)")
-    m = _ENTRYPOINT.search(dockerfile.read_text())
-    if not m:
-        raise PlanError(f"{dockerfile.relative_to(REPO)}: no ENTRYPOINT [\"python\", \"-m\", \"<package>\"]")
-    return Source(folder, m.group(1))
+def source(dep: Manifest) -> Source:
+    """The reference workload a Deployment's pods run: the one named by their component label."""
+    where = f"Deployment/{dep['metadata']['name']}"
+    name = pod_labels(dep).get(workloads.COMPONENT_LABEL)
+    if name not in workloads.names():
+        raise PlanError(f"{where} label {workloads.COMPONENT_LABEL}={name}: no reference workload of that name "
+                        f"(workloads/: {', '.join(workloads.names())})")
+    try:
+        return Source(workloads.WORKLOADS / name, workloads.module(name))
+    except workloads.WorkloadError as exc:
+        raise PlanError(f"{where}: {exc}") from None
 
 
 def process_env(src: Source, port: int, extra: Mapping[str, str]) -> dict[str, str]:
@@ -154,7 +146,7 @@ def plan(rendered: list[Manifest], app_id: str, *, port: int, dapr_http_port: in
     dep = deployment(rendered, app_id)
     where = f"Deployment/{dep['metadata']['name']}"
     container = app_container(dep)
-    src = source(split_image(container["image"])["repository"] or "", f"{where}: ")
+    src = source(dep)
     config_maps = {c["metadata"]["name"]: c for c in rendered if c.get("kind") == "ConfigMap"}
     env: dict[str, str] = {}
     for i, ref in enumerate(container.get("envFrom") or []):
