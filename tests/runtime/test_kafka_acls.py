@@ -93,6 +93,7 @@ def test_every_workload_gets_from_the_broker_what_its_dapr_objects_need(
     kafka_cluster(kafka_env).check_access(needs, platform_values(kafka_env)["kafka"]["clientListener"])
 
 
+@pytest.mark.kafka_run("local")
 def test_an_acl_set_that_blocks_a_workload_is_detected_and_named(
         kafka_cluster: Callable[..., KafkaCluster], rendered_objects: Callable,
         platform_values: Callable[[str], dict]) -> None:

@@ -41,6 +41,7 @@ def reminders(config: dict) -> list[kafka_plan.Topic]:
     ({"cleanup.policy": "shred", "max.message.bytes": 1048588},
      ["spec.config.cleanup.policy", "Invalid value shred for configuration cleanup.policy"]),
 ], ids=["unknown-key", "bad-value", "one-bad-among-good"])
+@pytest.mark.kafka_run(ENV)
 def test_a_topic_setting_kafka_rejects_is_named_with_its_object_and_key_and_nothing_is_created(
         kafka_cluster: Callable[..., KafkaCluster], config: dict, named: list[str]) -> None:
     cluster = kafka_cluster(ENV)
