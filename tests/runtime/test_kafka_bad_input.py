@@ -70,6 +70,7 @@ CATALOGUE_CASES: list[tuple[str, object]] = [
 
 
 @pytest.mark.parametrize(("name", "value"), CATALOGUE_CASES, ids=[f"{n}={v}" for n, v in CATALOGUE_CASES])
+@pytest.mark.kafka_run(ENV)
 def test_the_generated_catalogue_judges_a_topic_setting_as_the_broker_does(
         kafka_cluster: Callable[..., KafkaCluster], name: str, value: object) -> None:
     cluster = kafka_cluster(ENV)
