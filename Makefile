@@ -10,7 +10,7 @@ CLI := $(VENV)/bin/todo-cloud
 BOOTSTRAP := PYTHONPATH=scripts python3 -m todo_cloud.bootstrap --quiet
 
 .PHONY: help test up down bootstrap deps prereqs generate check-generated render lint validate policy report \
-        check-nodes test-charts pin-images tools-go deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
+        check-nodes test-charts test-runtime pin-images tools-go deploy smoke publish sim-build sim-up sim-down tf-validate bench lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ check-nodes: bootstrap ## compare config/prices.yaml's node allocatable and DOKS
 
 test-charts: bootstrap deps ## the chart tests only (render, schema, policy)
 	$(CLI) test --suite charts -- $(PYTEST_ARGS)
+
+test-runtime: bootstrap deps ## the runtime suite only: real Kafka, daprd, PostgreSQL, Prometheus, Jaeger and the workloads on loopback
+	$(CLI) test --suite runtime -- $(PYTEST_ARGS)
 
 deploy: bootstrap deps ## deploy with health check and rollback: make deploy ENV=staging [ARGS=--dry-run]
 	@$(CLI) deploy --env $(ENV) $(ARGS)

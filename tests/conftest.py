@@ -88,6 +88,25 @@ def release(upstream_charts: deps.DepsStatus, env_name: str) -> list[Manifest]:
     return render_environment(env_name)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--dist loadgroup` (pyproject.toml addopts): pytest-xdist 3.8 puts a test in its `xdist_group` by adding
+    `@<group>` to `item._nodeid`, which pytest 9.2 no longer reads (its node ids are structured: `item._id`), so
+    every group was spread over the workers and each worker started its own clusters (pytest-xdist issue 1386,
+    fix pending in PR 1388). Run after xdist's hook on a worker, this puts the suffix where pytest reads it;
+    it does nothing where xdist's own rewrite took effect, or without loadgroup."""
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
+        return
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        suffix = "@" + "_".join(groups)
+        if groups and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            from _pytest.nodeid import coerce_node_id
+
+            item._id = coerce_node_id(item.nodeid + suffix)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
     """End the run with what was skipped and why, grouped by reason."""
     del exitstatus, config

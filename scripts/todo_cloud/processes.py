@@ -217,6 +217,21 @@ class Supervisor:
             proc.wait(timeout=5)
         return proc.returncode
 
+    def stop_all(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop every running process at once (processes with no order to keep): `sig` to every group, then
+        SIGKILL to those still there after one grace period."""
+        running = [p for p in self.children.values() if p.poll() is None]
+        for proc in running:
+            signal_group(proc.pid, sig)
+        deadline = time.monotonic() + self.grace
+        for proc in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            signal_group(proc.pid, signal.SIGKILL)
+        for proc in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+
     def close(self) -> None:
         """Stop every process this supervisor started, the last started first."""
         for name in reversed(list(self.children)):

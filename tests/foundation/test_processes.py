@@ -59,3 +59,19 @@ def test_free_ports_are_never_handed_out_twice(tmp_path: Path) -> None:
     sup = Supervisor(tmp_path)
     ports = [sup.free_port() for _ in range(50)]
     assert len(set(ports)) == len(ports)
+
+
+def test_stop_all_stops_every_process_at_once_within_one_grace_period(tmp_path: Path) -> None:
+    # Each ignores SIGTERM, so each needs the SIGKILL after the grace: one by one they would take 3 graces.
+    stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); "
+                "time.sleep(60)")
+    with Supervisor(tmp_path, grace=1) as sup:
+        for name in ("a", "b", "c"):
+            sup.start(name, [sys.executable, "-c", stubborn])
+        for name in ("a", "b", "c"):
+            sup.wait_for(name, lambda n=name: sup.log(n).read_text().strip() == "up", timeout=20, what="start")
+        started = time.monotonic()
+        sup.stop_all()
+        took = time.monotonic() - started
+        assert not any(sup.alive(name) for name in ("a", "b", "c"))
+    assert took < 2.5, f"stop_all took {took:.1f} s for three processes with a grace of 1 s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,20 @@ def test_every_verdict_that_ran_names_its_exit_code(exit_code: int) -> None:
     fast = bench.Timing("todo-cloud policy", 1.0, bench.GATES_TARGET, "", exit_code)
     slow = bench.Timing("todo-cloud policy", 99.0, bench.GATES_TARGET, "", exit_code)
     assert (fast.verdict, slow.verdict) == (f"ok, exit {exit_code}", f"SLOW, exit {exit_code}")
+
+
+def test_a_fast_runtime_suite_that_failed_fails_the_bench_and_a_slow_one_too() -> None:
+    failed = bench.Timing(bench.RUNTIME_SUITE, 60.0, bench.RUNTIME_SUITE_TARGET, "", 1)
+    slow = bench.Timing(bench.RUNTIME_SUITE, 200.0, bench.RUNTIME_SUITE_TARGET, "", 0)
+    ok = bench.Timing(bench.RUNTIME_SUITE, 150.0, bench.RUNTIME_SUITE_TARGET, "", 0)
+    assert bench.failed([failed, slow, ok]) == [failed, slow]
+    assert (failed.verdict, slow.verdict, ok.verdict) == ("ok, exit 1", "SLOW, exit 0", "ok, exit 0")
+
+
+def test_the_runtime_suite_is_timed_warm_and_a_failed_warm_up_is_its_error(tmp_path: Path) -> None:
+    def broken() -> None:
+        raise RuntimeError("daprd could not be built: no Go\nmore")
+    timing = bench.runtime_suite(tmp_path / "todo-cloud", warm=broken)
+    assert (timing.step, timing.exit_code, timing.note) == (bench.RUNTIME_SUITE, None,
+                                                            "error: warming up: daprd could not be built: no Go")
+    assert bench.failed([timing]) == [timing]

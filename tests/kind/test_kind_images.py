@@ -52,9 +52,9 @@ def build_line(image: str, workload: str) -> str:
 def test_the_images_make_up_builds_are_the_release_s_app_images_each_from_its_workload(
         local_release: list[Manifest]) -> None:
     images = local_images(local_release, checks.local_registry())
-    assert images.builds == (Build(BACKEND, "backend"), Build(FRONTEND, "frontend"))
+    assert images.builds == (Build(ANALYTICS, "analytics"), Build(BACKEND, "backend"), Build(FRONTEND, "frontend"))
     assert images.prebuilt == ()
-    assert images.images == [BACKEND, FRONTEND]
+    assert images.images == [ANALYTICS, BACKEND, FRONTEND]
 
 
 def test_with_the_analytics_consumer_in_the_release_make_up_builds_all_three_workload_images(
@@ -164,10 +164,11 @@ def test_the_build_comes_first_and_a_failed_build_stops_make_up_before_the_clust
     docker_with_images(fake_path, (), failing_build=FRONTEND)
     kind_reporting(fake_path, "v0.31.0")
     assert lifecycle.up() == 1
-    assert calls(fake_path) == ["docker info", "kind version", build_line(BACKEND, "backend"),
-                                build_line(FRONTEND, "frontend")], "checks, then the builds; no cluster"
+    assert calls(fake_path) == ["docker info", "kind version", build_line(ANALYTICS, "analytics"),
+                                build_line(BACKEND, "backend"), build_line(FRONTEND, "frontend")], \
+        "checks, then the builds; no cluster"
     err = capfd.readouterr().err
-    assert f"make up: 1/10 build-images: docker build the app images from workloads/ ({BACKEND} from " in err
+    assert f"make up: 1/10 build-images: docker build the app images from workloads/ ({ANALYTICS} from " in err
     assert "make up: failed: " in err and "build failed" in err and "every step is idempotent" in err
 
 

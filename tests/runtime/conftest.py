@@ -10,14 +10,18 @@ Fixtures for every runtime harness to reuse:
   (todo_cloud.runtime.kafka.KafkaCluster: `secrets`, `address_map`, `client_config`, `admin`, ...), `nodes`
   defaulting to what the KafkaNodePools declare. One cluster per (env, nodes) and session, shared by every
   test that asks for it; a test that breaks its cluster (stops nodes) names a cluster of its `own` and
-  declares it with the marker `kafka_run(env, nodes=None, own=None)`. All the clusters the collected tests
-  ask for (through the `kafka_env` parameter or the marker) start in parallel on first use. Tests that use
-  them run on one pytest-xdist worker (group `kafka`), so each cluster starts once per run.
+  declares it with the marker `kafka_run(env, nodes=None, own=None)`; a test that asks for a cluster says
+  which, through the `kafka_env` parameter, the marker, or `platform_run` (the runtime environment's). The
+  tests of one environment's clusters run on one pytest-xdist worker (group `kafka-<env>`), in file order, so
+  each cluster starts once per run; the clusters an environment's tests ask for start in parallel on first
+  use, and another environment's, on another worker, at the same time.
 
 Every cluster runs under the session's temporary folder (`kafka-<env>-<nodes>`), which pytest keeps after the
 run: start-up errors name the log to read.
 
 - `dapr_run`: the frontend's and the backend's daprd, Jaeger and Prometheus, from one environment's rendered objects.
+- `platform_run`: the end-to-end run (e2e_support): the reference workloads behind their daprds on the runtime
+  environment's Kafka cluster (the session's shared one), PostgreSQL, Jaeger and Prometheus.
 
 The Go-built binaries (daprd, Prometheus, Jaeger) are built from the Go module proxy when absent and cached
 (todo_cloud.gobuild); a build that cannot be done fails the test that needs it with the reason, it never
@@ -34,6 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import e2e_support
 import pytest
 import yaml
 from dapr_support import RUNTIME_ENV, SIDECAR_METRICS_PORT, DaprRun, built, run_secrets, servered_components
@@ -137,39 +142,69 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "kafka_cluster for, started with the others in parallel")
 
 
+def kafka_runs_of(item: pytest.Item) -> set[RunKey]:
+    """The clusters a test asks for: its `kafka_env` parameter, its `kafka_run` markers, `platform_run`'s."""
+    keys: set[RunKey] = set()
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("kafka_env"):
+        keys.add((params["kafka_env"], None, None))
+    for mark in item.iter_markers("kafka_run"):
+        keys.add((mark.args[0], mark.kwargs.get("nodes"), mark.kwargs.get("own")))
+    if "platform_run" in getattr(item, "fixturenames", ()):
+        keys.add((RUNTIME_ENV, None, None))
+    return keys
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests of a Kafka cluster go to one xdist worker; note which (env, nodes) clusters they ask for."""
+    """Tests of an environment's Kafka clusters go to one xdist worker (group `kafka-<env>`); note which
+    (env, nodes, own) clusters they ask for. A test of a cluster that says none is a usage error."""
     wanted: set[RunKey] = set()
     for item in items:
         if "kafka_cluster" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("kafka"))
-            params = getattr(getattr(item, "callspec", None), "params", {})
-            if params.get("kafka_env"):
-                wanted.add((params["kafka_env"], None, None))
-            for mark in item.iter_markers("kafka_run"):
-                wanted.add((mark.args[0], mark.kwargs.get("nodes"), mark.kwargs.get("own")))
+            keys = kafka_runs_of(item)
+            if not keys:
+                raise pytest.UsageError(f"{item.nodeid} asks for kafka_cluster but names no environment: "
+                                        "parametrize it with kafka_env or mark it kafka_run(env)")
+            item.add_marker(pytest.mark.xdist_group("kafka-" + "-".join(sorted({k[0] for k in keys}))))
+            wanted |= keys
     config._kafka_runs_wanted = wanted  # type: ignore[attr-defined]
 
 
-@pytest.fixture(scope="session")
-def kafka_cluster(request: pytest.FixtureRequest,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., KafkaCluster]]:
-    """`kafka_cluster(env, nodes=None, own=None)`: the session's running cluster of `env` (module docstring)."""
-    runs: dict[RunKey, _Run] = {}
+@dataclass
+class KafkaRuns:
+    """The session's Kafka clusters: `runs(env, nodes=None, own=None)` waits for one (starting every cluster of
+    that environment the collected tests want, in parallel, on first use); `runs.start(...)` starts them
+    without waiting, so that a fixture can start its other processes meanwhile."""
 
-    def get(env: str, nodes: int | None = None, own: str | None = None) -> KafkaCluster:
-        for key in sorted({*_wanted(request.config), (env, nodes, own)}, key=str):
-            if key not in runs:
+    wanted: set[RunKey]
+    tmp_path_factory: pytest.TempPathFactory
+    runs: dict[RunKey, _Run] = field(default_factory=dict)
+
+    def start(self, env: str, nodes: int | None = None, own: str | None = None) -> None:
+        """Start (not waiting) every cluster of `env` the collected tests want, and the one asked for."""
+        for key in sorted({*(k for k in self.wanted if k[0] == env), (env, nodes, own)}, key=str):
+            if key not in self.runs:
                 name = "-".join(str(k) for k in ("kafka", key[0], key[1] or "all", key[2]) if k)
-                runs[key] = _Run(*key, tmp_path_factory.mktemp(name))
-                runs[key].start()
-        return runs[(env, nodes, own)].get()
+                self.runs[key] = _Run(*key, self.tmp_path_factory.mktemp(name))
+                self.runs[key].start()
 
-    yield get
-    for run in runs.values():
-        run.stop.set()
-    for run in runs.values():
-        run.close()
+    def __call__(self, env: str, nodes: int | None = None, own: str | None = None) -> KafkaCluster:
+        self.start(env, nodes, own)
+        return self.runs[(env, nodes, own)].get()
+
+    def close(self) -> None:
+        for run in self.runs.values():
+            run.stop.set()
+        for run in self.runs.values():
+            run.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaRuns]:
+    """`kafka_cluster(env, nodes=None, own=None)`: the session's running cluster of `env` (module docstring)."""
+    runs = KafkaRuns(_wanted(request.config), tmp_path_factory)
+    yield runs
+    runs.close()
 
 
 @pytest.fixture(params=KAFKA_ENVIRONMENTS)
@@ -221,3 +256,16 @@ def dapr_run(runtime_release: list[Manifest], daprd_binary: Path,
         timings["prometheus start"] = time.monotonic() - t0
         yield DaprRun(sup, objects, tracing, prom, started, {"frontend": frontend, "backend": backend},
                       namespace, job, timings)
+
+
+@pytest.fixture(scope="session")
+def platform_run(runtime_release: list[Manifest], daprd_binary: Path, kafka_cluster: KafkaRuns,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e_support.PlatformRun]:
+    """The platform of the runtime environment running for real (e2e_support), on the session's Kafka cluster
+    of that environment (shared with the Kafka tests, which run on the same worker)."""
+    built("jaeger"), built("prometheus")  # built up front, so that start-up timings measure start-up only
+    with Supervisor(tmp_path_factory.mktemp("platform-run"), grace=5) as sup, e2e_support.running(
+            sup, runtime_release, envs.get(RUNTIME_ENV).namespace, daprd_binary=daprd_binary,
+            start_kafka=lambda: kafka_cluster.start(RUNTIME_ENV),
+            get_kafka=lambda: kafka_cluster(RUNTIME_ENV)) as run:
+        yield run

@@ -1,8 +1,11 @@
 """Replication as the production values promise it: with replication.factor 3 and min.insync.replicas 2, one
 broker down keeps every acks=all write going; two down make the broker refuse writes (NotEnoughReplicas)
 rather than keep them on one replica. Production's rendered cluster runs with its three nodes (heap as its
-KafkaNodePool says), a cluster of this test's own; the nodes are stopped as Kubernetes stops a pod (SIGTERM, a
-controlled shutdown)."""
+KafkaNodePool says); the nodes are stopped as Kubernetes stops a pod (SIGTERM, a controlled shutdown).
+
+The cluster is the session's production cluster, shared with the other Kafka tests and the end-to-end run
+(one worker runs them in file order, this module last): the test starts its stopped nodes again and waits
+until every partition has all its replicas in sync, so the cluster is whole again when it ends."""
 
 from __future__ import annotations
 
@@ -34,27 +37,35 @@ def wait_for_isr(cluster: KafkaCluster, expected: set[int], timeout: float = 60)
     raise AssertionError(f"in-sync replicas of {TOPIC} did not become {sorted(expected)} in {timeout:.0f} s: {seen}")
 
 
-@pytest.mark.kafka_run(ENV, own="replication")
+@pytest.mark.kafka_run(ENV)
 def test_acks_all_writes_go_on_with_one_broker_down_and_are_refused_with_two_down(
         kafka_cluster: Callable[..., KafkaCluster], platform_values: Callable[[str], dict]) -> None:
     replication = platform_values(ENV)["kafka"]["replication"]
-    # A cluster of its own: the test stops two of its nodes.
-    cluster = kafka_cluster(ENV, own="replication")
+    cluster = kafka_cluster(ENV)
     nodes = sorted(n.id for n in cluster.plan.brokers)
     assert (len(nodes), replication["factor"], replication["minInsyncReplicas"]) == (3, 3, 2), \
         "the production promise under test: 3 brokers, 3 replicas, 2 in sync"
     config = cluster.client_config(PUBSUB_USER, platform_values(ENV)["kafka"]["clientListener"])
     partitions = range(platform_values(ENV)["kafka"]["topics"][TOPIC]["partitions"])
     survivor, first, second = nodes
+    wait_for_isr(cluster, set(nodes))
     assert [produce(config, TOPIC, b"all-up", partition=p) for p in partitions] == [None] * len(partitions)
 
-    cluster.stop_node(first)
-    wait_for_isr(cluster, {survivor, second})
-    one_down = [produce(config, TOPIC, b"one-down", partition=p, timeout=30) for p in partitions]
-    assert one_down == [None] * len(partitions), "every partition takes acks=all writes with 2 of 3 in sync"
+    try:
+        cluster.stop_node(first)
+        wait_for_isr(cluster, {survivor, second})
+        one_down = [produce(config, TOPIC, b"one-down", partition=p, timeout=30) for p in partitions]
+        assert one_down == [None] * len(partitions), "every partition takes acks=all writes with 2 of 3 in sync"
 
-    cluster.stop_node(second)
-    wait_for_isr(cluster, {survivor})
-    two_down = [produce(config, TOPIC, b"two-down", partition=p, retries=0) for p in partitions]
-    assert {e.code() if e else None for e in two_down} == {KafkaError.NOT_ENOUGH_REPLICAS}, \
-        "with 1 of 3 in sync the broker refuses acks=all writes"
+        cluster.stop_node(second)
+        wait_for_isr(cluster, {survivor})
+        two_down = [produce(config, TOPIC, b"two-down", partition=p, retries=0) for p in partitions]
+        assert {e.code() if e else None for e in two_down} == {KafkaError.NOT_ENOUGH_REPLICAS}, \
+            "with 1 of 3 in sync the broker refuses acks=all writes"
+    finally:
+        # Both at once: the controller quorum (3 dual-role nodes) needs 2 of them to come back.
+        offsets = {n: cluster.launch_node(n) for n in (first, second) if not cluster.running(n)}
+        for n, offset in offsets.items():
+            cluster.wait_for_node(n, offset, timeout=120)
+        wait_for_isr(cluster, set(nodes), timeout=120)
+    assert [produce(config, TOPIC, b"all-up-again", partition=p) for p in partitions] == [None] * len(partitions)

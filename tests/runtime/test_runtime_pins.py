@@ -4,6 +4,7 @@ recorded against the Jaeger chart's appVersion."""
 
 from __future__ import annotations
 
+import re
 import tarfile
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from todo_cloud import envs, gobuild, versions
 from todo_cloud.paths import CHARTS, UMBRELLA
 from todo_cloud.render import Manifest, render_chart, render_environment
 from todo_cloud.run import run
-from todo_cloud.runtime import daprd, daprd_plan
+from todo_cloud.runtime import dapr_pubsub, daprd, daprd_plan
 
 pytestmark = pytest.mark.xdist_group("runtime-dapr")
 
@@ -73,3 +74,17 @@ def test_the_jaeger_pin_records_the_charts_app_version_it_stands_in_for(upstream
 def test_jaeger_reports_the_pinned_release() -> None:
     out = run([built("jaeger"), "version"], timeout=30)
     assert f'"gitVersion":"{versions.load()["go_builds"]["jaeger"]["release"]}"' in out.stdout + out.stderr
+
+
+def test_the_retry_defaults_the_harness_assumes_are_those_of_the_pinned_daprd() -> None:
+    """dapr_pubsub.DAPR_EXPONENTIAL_DEFAULTS against the cenkalti/backoff v4 source that the pinned Dapr's go.mod
+    requires (its exponential.go), read from the Go module cache."""
+    pin = gobuild.pin("daprd")
+    dapr = gobuild.module_dir(pin.module, pin.version)
+    module = "github.com/cenkalti/backoff/v4"
+    source = (gobuild.module_dir(module, gobuild.required_version(dapr / "go.mod", module)) / "exponential.go")
+    consts = dict(re.findall(r"^\s*(Default\w+)\s*=\s*(.+?)\s*$", source.read_text(), re.MULTILINE))
+    go = {"500 * time.Millisecond": 0.5, "60 * time.Second": 60.0}
+    found = {key: go.get(consts[name]) if "time." in consts[name] else float(consts[name])
+             for key, name in dapr_pubsub.DEFAULT_CONSTANTS.items()}
+    assert found == dapr_pubsub.DAPR_EXPONENTIAL_DEFAULTS

@@ -9,7 +9,6 @@ forwarded to the target app), enforcing the API token like daprd does. The runti
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
@@ -22,11 +21,10 @@ from typing import Any
 
 import httpx
 
-from todo_cloud.paths import REPO
 from todo_cloud.processes import LOOPBACK, Supervisor, http_status
-
-WORKLOADS = REPO / "workloads"
-COMMON = WORKLOADS / "common"
+from todo_cloud.runtime import workloads
+from todo_cloud.workloads import COMMON as COMMON  # re-exported for the workload tests
+from todo_cloud.workloads import WORKLOADS
 
 
 @dataclass(frozen=True)
@@ -184,10 +182,9 @@ class Service:
 
 
 def service_env(spec: ServiceSpec, port: int, extra: dict[str, str]) -> dict[str, str]:
-    """The environment of a workload process: only what the chart's pod would give it, plus PATH."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": f"{spec.path}{os.pathsep}{COMMON}",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HOST": LOOPBACK, "PORT": str(port),
-            **extra}
+    """The environment of a workload process: only what the chart's pod would give it, plus PATH (the runtime
+    harness's, todo_cloud.runtime.workloads.process_env)."""
+    return workloads.process_env(workloads.Source(spec.path, spec.package), port, extra)
 
 
 def start_service(sup: Supervisor, name: str, spec: ServiceSpec, env: dict[str, str], *,

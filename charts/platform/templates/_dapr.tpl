@@ -46,10 +46,21 @@ Usage: {{ include "platform.dapr.scopes" (dict "root" . "key" "dapr.statestore.s
 {{- end -}}
 
 {{/*
+"true" when an app's sidecar publishes dead letters: it subscribes to a topic other than the dead-letter
+topic (those Subscriptions carry `deadLetterTopic`, rendered by templates/dapr/subscription.yaml), so the
+sidecar publishes what still fails after the Resiliency policy's retries to that topic; "" otherwise.
+Usage: {{ if include "platform.dapr.deadLetters" (dict "root" $ "app" $spec) }}
+*/}}
+{{- define "platform.dapr.deadLetters" -}}
+{{- $dlq := .root.Values.dapr.pubsub.deadLetterTopic -}}
+{{- if and .app.enabled (omit (.app.subscribes | default dict) $dlq) -}}true{{- end -}}
+{{- end -}}
+
+{{/*
 Topic scopes of the pub/sub component, `app=topic,topic;app=topic` (apps with no topic are left out:
 every topic is protected, so they get none), for `publishingScopes` (kind
-"publish": what each app publishes, plus the dead-letter topic for subscribers, since a subscriber's
-sidecar publishes its dead letters) or `subscriptionScopes` (kind "subscribe").
+"publish": what each app publishes, plus the dead-letter topic for the apps whose sidecar publishes dead
+letters, platform.dapr.deadLetters) or `subscriptionScopes` (kind "subscribe").
 Usage: {{ include "platform.dapr.topicScopes" (dict "root" . "kind" "publish") }}
 */}}
 {{- define "platform.dapr.topicScopes" -}}
@@ -59,7 +70,7 @@ Usage: {{ include "platform.dapr.topicScopes" (dict "root" . "kind" "publish") }
 {{- $topics := list -}}
 {{- if eq $.kind "publish" -}}
 {{- $topics = $spec.publishes | default list -}}
-{{- if $spec.subscribes -}}
+{{- if include "platform.dapr.deadLetters" (dict "root" $.root "app" $spec) -}}
 {{- $topics = append $topics $.root.Values.dapr.pubsub.deadLetterTopic -}}
 {{- end -}}
 {{- else -}}

@@ -114,9 +114,11 @@ Usage: {{ include "platform.kafka.acls" (include "platform.kafka.kafkaUiAccess" 
 
 {{/*
 What the Dapr pub/sub KafkaUser may do, derived from dapr.apps, as YAML {read, write, groups}: write the
-topics the enabled apps publish to (and the dead-letter topic when an app subscribes, since a subscriber's
-sidecar publishes its dead letters), read the topics they subscribe to, and use each subscriber's consumer
-group (Dapr's consumer group is the app id).
+topics the enabled apps publish to, and the dead-letter topic when an app's sidecar publishes dead letters
+(platform.dapr.deadLetters: its Subscriptions name it); read the topics they subscribe to (the dead-letter
+topic too, for its subscriber), and use each subscriber's consumer group (Dapr's consumer group is the app
+id). The same needs, read off the rendered objects, are what the runtime suite probes on a real broker
+(todo_cloud.runtime.kafka_plan.pubsub_needs).
 Usage: {{ include "platform.kafka.acls" (include "platform.kafka.daprAccess" . | fromYaml) | indent 6 }}
 */}}
 {{- define "platform.kafka.daprAccess" -}}
@@ -126,14 +128,14 @@ Usage: {{ include "platform.kafka.acls" (include "platform.kafka.daprAccess" . |
 {{- range $app, $spec := .Values.dapr.apps -}}
 {{- if $spec.enabled -}}
 {{- $write = concat $write ($spec.publishes | default list) -}}
+{{- if include "platform.dapr.deadLetters" (dict "root" $ "app" $spec) -}}
+{{- $write = append $write $.Values.dapr.pubsub.deadLetterTopic -}}
+{{- end -}}
 {{- range $topic, $route := $spec.subscribes -}}
 {{- $read = append $read $topic -}}
 {{- $groups = append $groups $app -}}
 {{- end -}}
 {{- end -}}
-{{- end -}}
-{{- if $groups -}}
-{{- $write = append $write .Values.dapr.pubsub.deadLetterTopic -}}
 {{- end -}}
 {{- toYaml (dict "read" $read "write" $write "groups" $groups) -}}
 {{- end -}}

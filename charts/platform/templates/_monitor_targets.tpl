@@ -30,6 +30,17 @@ frontend:
   endpoints:
   - port: http
     path: {{ (index $m.targets "frontend").path | quote }}
+analytics:
+  kind: ServiceMonitor
+  name: analytics
+  app: true
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: analytics
+      app.kubernetes.io/part-of: todo-chatbot
+  endpoints:
+  - port: http
+    path: {{ (index $m.targets "analytics").path | quote }}
 dapr-sidecar:
   kind: PodMonitor
   name: dapr-sidecars

@@ -112,11 +112,13 @@ class Daprds:
     """The daprds of one run: a shared name resolution file, the rendered objects, the run's Secrets."""
 
     def __init__(self, sup: Supervisor, rendered: list[Manifest], *, secrets: Mapping[str, Mapping[str, str]],
-                 tracing_endpoint: str | None, path: Path | None = None) -> None:
+                 tracing_endpoint: str | None, path: Path | None = None,
+                 addresses: Mapping[str, str] | None = None) -> None:
         self.sup = sup
         self.rendered = rendered
         self.secrets = secrets
         self.tracing_endpoint = tracing_endpoint
+        self.addresses = dict(addresses or {})
         self.binary = path or binary()
         self.name_resolution_db = sup.workdir / "name-resolution.db"
         self.running: dict[str, Daprd] = {}
@@ -129,7 +131,7 @@ class Daprds:
         folder = self.sup.workdir / name
         p = plan(self.rendered, app_id, ports=ports, folder=folder, name_resolution_db=self.name_resolution_db,
                  secrets=self.secrets, tracing_endpoint=self.tracing_endpoint, app_port=app_port,
-                 leave_out=leave_out, replace=replace)
+                 leave_out=leave_out, replace=replace, addresses=self.addresses)
         for rel, text in p.files().items():
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -140,12 +142,16 @@ class Daprds:
         """Start a prepared daprd (not waiting for it)."""
         self.sup.start(d.name, d.plan.argv(self.binary, d.folder), env=d.plan.env(os.environ), cwd=d.folder)
 
+    def wait(self, d: Daprd, timeout: float = START_TIMEOUT) -> Daprd:
+        """Until a launched daprd's outbound health says ready (components initialised, APIs listening)."""
+        self.sup.wait_for(d.name, lambda: http_status(f"{d.http_url}/v1.0/healthz/outbound") == 204,
+                          timeout=timeout, what=f"daprd of {d.app_id} to be ready (/v1.0/healthz/outbound)")
+        self.running[d.app_id] = d
+        return d
+
     def start(self, app_id: str, *, app_port: int | None = None, leave_out: Collection[str] = (),
               replace: Mapping[str, Manifest] | None = None, timeout: float = START_TIMEOUT) -> Daprd:
         """Start `app_id`'s daprd and wait (bounded) until its outbound health says ready."""
         d = self.prepare(app_id, app_port=app_port, leave_out=leave_out, replace=replace)
         self.launch(d)
-        self.sup.wait_for(d.name, lambda: http_status(f"{d.http_url}/v1.0/healthz/outbound") == 204,
-                          timeout=timeout, what=f"daprd of {app_id} to be ready (/v1.0/healthz/outbound)")
-        self.running[app_id] = d
-        return d
+        return self.wait(d, timeout)

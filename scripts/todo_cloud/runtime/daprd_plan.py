@@ -5,6 +5,9 @@ and the Dapr operator hands it the Components, Resiliency and Subscriptions scop
 Configuration the pod names, and resolves every `secretKeyRef` from the namespace's Secrets. On loopback,
 `plan()` does the same from the rendered objects, with these rewrites, each made here and only here:
 
+- addresses: a component metadata value that is an in-cluster address the run serves elsewhere (the Kafka
+  bootstrap Service `<cluster>-kafka-bootstrap:<port>` -> the run's brokers, `KafkaCluster.address_map`) is
+  replaced by the run's address (`with_run_addresses`); no other value of a component changes;
 - secrets: each component that has `secretKeyRef`s gets `auth.secretStore: <HARNESS_SECRET_STORE>`, a
   `secretstores.local.file` component (multi-valued, scoped to the app) whose file holds the referenced
   Secrets by name, each with its keys, so a `secretKeyRef {name, key}` reads the same Secret key as in the
@@ -203,6 +206,17 @@ def with_harness_secrets(component: Manifest) -> Manifest:
     return out
 
 
+def with_run_addresses(component: Manifest, addresses: Mapping[str, str]) -> Manifest:
+    """The component with every metadata value that is a key of `addresses` (an in-cluster host:port) replaced
+    by the run's address for it."""
+    out = copy.deepcopy(component)
+    for entry in out.get("spec", {}).get("metadata") or []:
+        value = entry.get("value")
+        if isinstance(value, str) and value in addresses:
+            entry["value"] = addresses[value]
+    return out
+
+
 def harness_secret_store(app_id: str, secrets_file: Path) -> Manifest:
     """The local file secret store holding, by Secret name, the keys the app's components reference."""
     return {
@@ -238,7 +252,7 @@ def _file_name(obj: Manifest) -> str:
 def plan(rendered: list[Manifest], app_id: str, *, ports: Ports, folder: Path, name_resolution_db: Path,
          secrets: Mapping[str, Mapping[str, str]], tracing_endpoint: str | None,
          app_port: int | None = None, leave_out: Collection[str] = (),
-         replace: Mapping[str, Manifest] | None = None) -> DaprdPlan:
+         replace: Mapping[str, Manifest] | None = None, addresses: Mapping[str, str] | None = None) -> DaprdPlan:
     """The daprd of `app_id` from the rendered objects.
 
     folder: where `files()` are written; name_resolution_db: the SQLite file shared by the run's daprds.
@@ -248,6 +262,7 @@ def plan(rendered: list[Manifest], app_id: str, *, ports: Ports, folder: Path, n
     the component, the metadata entry, the Secret and the key.
     leave_out: names of components the run does not load (each test says why: e.g. no Kafka in this run).
     replace: components to load instead of the rendered ones of the same name (a test's broken variant).
+    addresses: in-cluster address (host:port) -> the run's, for the servers the run starts (Kafka).
     """
     known = apps(rendered)
     if app_id not in known:
@@ -266,7 +281,7 @@ def plan(rendered: list[Manifest], app_id: str, *, ports: Ports, folder: Path, n
         if name in leave_out or not in_scope(comp, app_id):
             continue
         needed += secret_refs(comp)
-        resources[_file_name(comp)] = with_harness_secrets(comp)
+        resources[_file_name(comp)] = with_harness_secrets(with_run_addresses(comp, addresses or {}))
     for kind in ("Resiliency", "Subscription"):
         for obj in dapr_objects(rendered, kind):
             if in_scope(obj, app_id):

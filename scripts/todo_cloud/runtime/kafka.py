@@ -48,7 +48,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer, TopicCollection
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicCollection,
+    TopicPartition,
+)
 from confluent_kafka.admin import (
     AclBinding,
     AclBindingFilter,
@@ -113,6 +121,18 @@ _ACL_OPS = {"Read": AclOperation.READ, "Write": AclOperation.WRITE, "Create": Ac
 _ACL_RESOURCES = {"topic": ResourceType.TOPIC, "group": ResourceType.GROUP, "cluster": ResourceType.BROKER,
                   "transactionalId": ResourceType.TRANSACTIONAL_ID}
 _PATTERNS = {"literal": ResourcePatternType.LITERAL, "prefix": ResourcePatternType.PREFIXED}
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record of a topic as the broker holds it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
 
 
 class KafkaRejected(RuntimeError):
@@ -308,6 +328,35 @@ class KafkaCluster:
                 "ssl.ca.location": str(self.files["ca"]),
                 "ssl.certificate.location": str(self.files["harness.crt"]),
                 "ssl.key.location": str(self.files["harness.key"])}
+
+    def read_topic(self, topic: str, *, timeout: float = 30) -> list[Record]:
+        """Every record `topic` holds now (up to each partition's high watermark), in offset order per
+        partition, read as the harness super user without a consumer group (nothing is committed)."""
+        consumer = Consumer({**self._harness_config(), "group.id": "todo-cloud-harness-reader",
+                             "enable.auto.commit": False, "enable.partition.eof": False})
+        try:
+            partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+            pending = {p for p, end in ends.items() if end > 0}
+            consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in pending])
+            out: list[Record] = []
+            deadline = time.monotonic() + timeout
+            while pending:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"reading {topic}: partitions {sorted(pending)} not read to their end "
+                                       f"({ends}) within {timeout:.0f} s")
+                msg = consumer.poll(0.5)
+                if msg is None:
+                    continue
+                if msg.error() is not None:
+                    raise KafkaException(msg.error())
+                out.append(Record(topic, msg.partition(), msg.offset(), msg.key(), msg.value(),
+                                  tuple(msg.headers() or ())))
+                if msg.offset() + 1 >= ends[msg.partition()]:
+                    pending.discard(msg.partition())
+            return sorted(out, key=lambda r: (r.partition, r.offset))
+        finally:
+            consumer.close()
 
     # -- nodes --
 

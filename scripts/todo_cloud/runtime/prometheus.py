@@ -3,9 +3,12 @@
 The pure part:
 - `rule_files()`: one rule file per rendered PrometheusRule (`groups:` = its spec.groups, unchanged), what
   the Prometheus operator hands its Prometheus; the run evaluates every group at the harness's short
-  interval (a group's own `interval` is replaced: the run lasts seconds, not hours; said in the file);
+  interval (a group's own `interval` is replaced: the run lasts seconds, not hours; said in the file), and
+  a run that must see alerts fire (not only pend) passes `hold`: every alert's `for:` becomes it (the
+  rendered `for:` of HighErrorRate is 10m), said in the file too. Nothing else of a rule changes;
 - `job_of()`: the `job` label the rendered PodMonitor/ServiceMonitor gives the targets of one port (its
   `job` relabeling), so that the rules' `job="..."` selectors match the harness's series as in the cluster;
+  where several monitors scrape a port of that name, the one whose selector matches the given labels;
 - `config()`: the scrape jobs of the run (static loopback targets, each with the labels the operator's
   service discovery would add: `namespace`, plus any the caller states) and the rule files.
 `start()` runs the pinned server (versions.toml [go_tools.prometheus]) bounded by /-/ready; `Prometheus` is a
@@ -26,6 +29,7 @@ from typing import Any
 import yaml
 
 from todo_cloud import gobuild
+from todo_cloud.gates.project import selector_matches
 from todo_cloud.processes import LOOPBACK, Supervisor, http_status
 from todo_cloud.render import Manifest
 
@@ -53,19 +57,29 @@ def prometheus_rules(rendered: Iterable[Manifest]) -> list[Manifest]:
     return [o for o in rendered if o.get("kind") == "PrometheusRule"]
 
 
-def rule_files(rendered: Iterable[Manifest], interval: str = INTERVAL) -> dict[str, dict[str, Any]]:
-    """File name -> rule file content, one per rendered PrometheusRule, every group at `interval`."""
+def rule_files(rendered: Iterable[Manifest], interval: str = INTERVAL,
+               hold: str | None = None) -> dict[str, dict[str, Any]]:
+    """File name -> rule file content, one per rendered PrometheusRule, every group at `interval`, and every
+    alert's `for:` replaced by `hold` when one is given."""
     out: dict[str, dict[str, Any]] = {}
     for rule in prometheus_rules(rendered):
-        groups = [{**g, "interval": interval} for g in rule.get("spec", {}).get("groups", [])]
+        groups = [{**g, "interval": interval,
+                   "rules": [{**r, "for": hold} if hold is not None and "alert" in r and "for" in r else r
+                             for r in g.get("rules", [])]}
+                  for g in rule.get("spec", {}).get("groups", [])]
         out[f"{rule['metadata']['name']}.rules.yaml"] = {"groups": groups}
     return out
 
 
-def job_of(rendered: Iterable[Manifest], port: str) -> tuple[str, str]:
-    """(job, metrics path) that the rendered monitor endpoint of container/Service port `port` gives its targets."""
+def _selects(monitor: Manifest, labels: Mapping[str, str] | None) -> bool:
+    return labels is None or selector_matches(monitor["spec"].get("selector"), dict(labels))
+
+
+def job_of(rendered: Iterable[Manifest], port: str, labels: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(job, metrics path) that the rendered monitor endpoint of container/Service port `port` gives its targets
+    (with `labels`: of the monitor whose selector matches them, the Service's or the pod's)."""
     for obj in rendered:
-        if obj.get("kind") not in ("PodMonitor", "ServiceMonitor"):
+        if obj.get("kind") not in ("PodMonitor", "ServiceMonitor") or not _selects(obj, labels):
             continue
         endpoints = obj["spec"].get("podMetricsEndpoints") or obj["spec"].get("endpoints") or []
         for ep in endpoints:
@@ -76,7 +90,8 @@ def job_of(rendered: Iterable[Manifest], port: str) -> tuple[str, str]:
                         and "replacement" in relabel and not relabel.get("sourceLabels"):
                     return relabel["replacement"], ep.get("path", "/metrics")
             raise PlanError(f"{obj['kind']}/{obj['metadata']['name']} port {port}: no relabeling sets a fixed job")
-    raise PlanError(f"no rendered PodMonitor or ServiceMonitor scrapes a port named {port!r}")
+    raise PlanError(f"no rendered PodMonitor or ServiceMonitor scrapes a port named {port!r}"
+                    + (f" of targets labelled {dict(labels)}" if labels is not None else ""))
 
 
 def config(jobs: Iterable[ScrapeJob], rule_dir: Path, interval: str = INTERVAL) -> dict[str, Any]:
@@ -146,15 +161,17 @@ def binary() -> Path:
 
 
 def start(sup: Supervisor, rendered: Iterable[Manifest], jobs: Iterable[ScrapeJob], *,
-          timeout: float = START_TIMEOUT) -> Prometheus:
-    """Start Prometheus with the rendered rule groups and the run's scrape jobs; bounded by /-/ready."""
+          timeout: float = START_TIMEOUT, hold: str | None = None) -> Prometheus:
+    """Start Prometheus with the rendered rule groups and the run's scrape jobs; bounded by /-/ready.
+    `hold`: every alert's `for:` in this run (None: as rendered)."""
     rendered = list(rendered)
     folder = sup.workdir / "prometheus"
     rule_dir = folder / "rules"
     rule_dir.mkdir(parents=True, exist_ok=True)
-    for name, content in rule_files(rendered).items():
+    held = f"; every alert's for: is {hold}" if hold is not None else ""
+    for name, content in rule_files(rendered, hold=hold).items():
         (rule_dir / name).write_text(f"# rule groups of PrometheusRule {name.removesuffix('.rules.yaml')}, "
-                                     f"evaluated every {INTERVAL} in this run\n" + yaml.safe_dump(content))
+                                     f"evaluated every {INTERVAL} in this run{held}\n" + yaml.safe_dump(content))
     cfg = folder / "prometheus.yml"
     cfg.write_text(yaml.safe_dump(config(jobs, rule_dir)))
     port = sup.free_port()

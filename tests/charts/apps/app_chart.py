@@ -8,7 +8,7 @@ from typing import Any
 from todo_cloud.render import Manifest, get, render_subchart
 
 # Components on by default, and the event consumers declared off.
-DEFAULT_COMPONENTS = ("backend", "frontend")
+DEFAULT_COMPONENTS = ("analytics", "backend", "frontend")
 CONSUMERS = ("audit", "notification", "realtime-sync", "recurring-task")
 RELEASE = "todo-chatbot"
 

@@ -7,7 +7,7 @@ from app_chart import CONSUMERS, DEFAULT_COMPONENTS, name, pod_spec, render_app
 
 from todo_cloud.render import Manifest, get
 
-PORTS = {"frontend": 3000, "backend": 8000}
+PORTS = {"frontend": 3000, "backend": 8000, "analytics": 8000}
 
 
 def annotations(docs: list[Manifest], component: str) -> dict[str, str]:

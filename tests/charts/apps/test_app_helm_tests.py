@@ -44,7 +44,8 @@ def test_test_pods_are_restricted(app: list[Manifest], job: str) -> None:
 
 def test_health_pod_checks_every_component_through_its_service(app: list[Manifest]) -> None:
     args = pod(app, "todo-chatbot-test-health")["spec"]["containers"][0]["args"]
-    assert args[1:] == [f"http://{name('backend')}:8000/health", f"http://{name('frontend')}:3000/api/health"]
+    assert args[1:] == [f"http://{name('analytics')}:8000/health", f"http://{name('backend')}:8000/health",
+                        f"http://{name('frontend')}:3000/api/health"]
 
 
 def test_dapr_pod_invokes_the_backend_through_its_sidecar(app: list[Manifest]) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from app_chart import render_app
+from app_chart import DEFAULT_COMPONENTS, render_app
 
 from todo_cloud.render import Manifest, find
 
@@ -26,7 +26,7 @@ TLS = {
 
 def expected(env: str) -> set[tuple[str, str]]:
     objects = set(COMMON)
-    for component in ("frontend", "backend"):
+    for component in DEFAULT_COMPONENTS:
         objects |= {(kind, f"todo-chatbot-{component}") for kind in PER_COMPONENT}
         if env != "local":
             objects |= {(kind, f"todo-chatbot-{component}") for kind in ("HorizontalPodAutoscaler",

@@ -11,7 +11,7 @@ from todo_cloud.render import Manifest, find, get
 COMPONENT = pytest.mark.parametrize("component", DEFAULT_COMPONENTS)
 
 
-def test_only_frontend_and_backend_are_on_by_default(app: list[Manifest]) -> None:
+def test_only_frontend_backend_and_analytics_are_on_by_default(app: list[Manifest]) -> None:
     assert sorted(d["metadata"]["name"] for d in find(app, "Deployment")) == [name(c) for c in DEFAULT_COMPONENTS]
 
 
@@ -21,7 +21,8 @@ def test_app_container_has_startup_readiness_and_liveness_probes_on_http(app: li
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["port"] == "http", probe
         assert container[probe]["httpGet"]["path"].startswith("/"), probe
-    assert container["readinessProbe"]["httpGet"]["path"] == {"backend": "/ready", "frontend": "/api/health"}[component]
+    assert container["readinessProbe"]["httpGet"]["path"] == {"backend": "/ready", "frontend": "/api/health",
+                                                                  "analytics": "/health"}[component]
 
 
 @COMPONENT
@@ -128,7 +129,7 @@ def test_service_targets_the_component_pods_on_http(app: list[Manifest], compone
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     port = service["spec"]["ports"][0]
     assert port["targetPort"] == "http"
-    assert port["port"] == {"frontend": 3000, "backend": 8000}[component]
+    assert port["port"] == {"frontend": 3000, "backend": 8000, "analytics": 8000}[component]
 
 
 SECRET_FILES = {
@@ -138,6 +139,7 @@ SECRET_FILES = {
                 "DAPR_API_TOKEN": ("todo-chatbot-dapr-api-token", "token")},
     "frontend": {"BETTER_AUTH_SECRET": ("todo-chatbot-auth", "secret"),
                  "DAPR_API_TOKEN": ("todo-chatbot-dapr-api-token", "token")},
+    "analytics": {"DAPR_API_TOKEN": ("todo-chatbot-dapr-api-token", "token")},
 }
 
 

@@ -9,8 +9,12 @@ from todo_cloud.render import Manifest, render_subchart
 
 CLUSTER = "todo-chatbot-kafka"
 REMOTE = ("staging", "production")
+# The analytics consumer is on by default (its reference image is built for every environment); the other
+# consumers are declared off.
+ANALYTICS = "analytics"
 CONSUMERS = ("audit", "notification", "realtime-sync", "recurring-task")
 ALL_CONSUMERS_ON = {"dapr": {"apps": {c: {"enabled": True} for c in CONSUMERS}}}
+NO_CONSUMER = {"dapr": {"apps": {ANALYTICS: {"enabled": False}}}}
 
 
 def render_platform(env: str | None, overrides: Mapping[str, Any] | None = None) -> list[Manifest]:

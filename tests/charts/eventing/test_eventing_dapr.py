@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from eventing_chart import CONSUMERS, render_platform
+from eventing_chart import ANALYTICS, CONSUMERS, NO_CONSUMER, render_platform
 
 from todo_cloud.render import Manifest, find, get
 
-APPS = {"frontend", "backend", *CONSUMERS}
+APPS = {"frontend", "backend", ANALYTICS, *CONSUMERS}
 CREDENTIAL = re.compile(r"(?i)password|secret|token|connectionstring|clientkey|apikey")
 SAMPLING = {"local": "1", "staging": "0.1", "production": "0.1"}
 
@@ -25,11 +25,11 @@ def test_every_component_is_scoped_to_known_app_ids(with_consumers: list[Manifes
 
 
 def test_pubsub_is_scoped_to_the_enabled_apps_that_use_it(platform: list[Manifest]) -> None:
-    assert get(platform, "Component", "pubsub")["scopes"] == ["backend"]
+    assert get(platform, "Component", "pubsub")["scopes"] == [ANALYTICS, "backend"]
 
 
 def test_pubsub_scope_grows_with_the_enabled_consumers(with_consumers: list[Manifest]) -> None:
-    assert set(get(with_consumers, "Component", "pubsub")["scopes"]) == {"backend", *CONSUMERS}
+    assert set(get(with_consumers, "Component", "pubsub")["scopes"]) == {"backend", ANALYTICS, *CONSUMERS}
 
 
 def test_secrets_are_only_referenced(with_consumers: list[Manifest]) -> None:
@@ -64,9 +64,10 @@ def test_every_topic_is_protected_and_granted_per_app(with_consumers: list[Manif
     assert set(meta["allowedTopics"]["value"].split(",")) == topics
     publishing = dict(e.split("=") for e in meta["publishingScopes"]["value"].split(";"))
     assert publishing["backend"] == "chat-events,todo-events,user-events"
-    assert publishing["audit"] == "dlq"
+    assert publishing["audit"] == publishing[ANALYTICS] == "dlq"  # their sidecars publish the dead letters
     subscription = dict(e.split("=") for e in meta["subscriptionScopes"]["value"].split(";"))
     assert subscription["audit"] == "chat-events,todo-events,user-events"
+    assert subscription[ANALYTICS] == "chat-events,dlq,todo-events"
     assert "backend" not in subscription
 
 
@@ -128,8 +129,13 @@ def test_resiliency_applies_to_every_enabled_app(with_consumers: list[Manifest])
     assert set(get(with_consumers, "Resiliency", "todo-chatbot-resiliency")["scopes"]) == APPS
 
 
-def test_no_subscription_while_no_consumer_runs(platform: list[Manifest]) -> None:
-    assert find(platform, "Subscription") == []
+def test_no_subscription_while_no_consumer_runs() -> None:
+    assert find(render_platform("production", NO_CONSUMER), "Subscription") == []
+
+
+def test_by_default_only_the_analytics_consumer_subscribes(platform: list[Manifest]) -> None:
+    assert {(s["scopes"][0], s["spec"]["topic"]) for s in find(platform, "Subscription")} == {
+        (ANALYTICS, "todo-events"), (ANALYTICS, "chat-events"), (ANALYTICS, "dlq")}
 
 
 def test_one_subscription_per_consumer_and_topic_each_with_the_dlq(with_consumers: list[Manifest]) -> None:
@@ -137,16 +143,19 @@ def test_one_subscription_per_consumer_and_topic_each_with_the_dlq(with_consumer
     assert set(subs) == {
         ("notification", "todo-events"), ("recurring-task", "todo-events"), ("realtime-sync", "todo-events"),
         ("audit", "todo-events"), ("audit", "chat-events"), ("audit", "user-events"),
+        (ANALYTICS, "todo-events"), (ANALYTICS, "chat-events"), (ANALYTICS, "dlq"),
     }
     for (app, topic), sub in subs.items():
         assert sub["apiVersion"] == "dapr.io/v2alpha1"
         assert sub["scopes"] == [app]
         assert sub["spec"]["pubsubname"] == "pubsub"
-        assert sub["spec"]["deadLetterTopic"] == "dlq"
+        # a dead letter that fails is not dead-lettered again
+        assert sub["spec"].get("deadLetterTopic") == (None if topic == "dlq" else "dlq")
         assert sub["spec"]["routes"]["default"] == f"/events/{topic}"
 
 
 @pytest.mark.parametrize("consumer", CONSUMERS)
 def test_a_consumer_alone_gets_only_its_subscriptions(consumer: str) -> None:
-    docs = render_platform("production", {"dapr": {"apps": {consumer: {"enabled": True}}}})
+    docs = render_platform("production", {"dapr": {"apps": {consumer: {"enabled": True},
+                                                            ANALYTICS: {"enabled": False}}}})
     assert {s["scopes"][0] for s in find(docs, "Subscription")} == {consumer}

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from eventing_chart import CLUSTER, render_platform
+from eventing_chart import ALL_CONSUMERS_ON, ANALYTICS, CLUSTER, NO_CONSUMER, render_platform
 
 from todo_cloud.paths import DOCS
 from todo_cloud.render import Manifest, find, get
+from todo_cloud.runtime import kafka_plan
 
 DAY_MS = 86_400_000
 # The topic table of the issue: partitions and retention in days.
@@ -69,8 +70,8 @@ def test_pubsub_user_authenticates_with_scram_on_the_tls_listener(platform: list
     assert user["metadata"]["labels"]["strimzi.io/cluster"] == CLUSTER
 
 
-def test_pubsub_user_may_only_write_what_the_enabled_apps_publish(platform: list[Manifest]) -> None:
-    got = acls(get(platform, "KafkaUser", "dapr-pubsub"))
+def test_without_consumers_the_pubsub_user_may_only_write_what_the_apps_publish() -> None:
+    got = acls(get(render_platform("production", NO_CONSUMER), "KafkaUser", "dapr-pubsub"))
     assert got == {
         ("topic", "todo-events"): ["Describe", "Write"],
         ("topic", "chat-events"): ["Describe", "Write"],
@@ -78,14 +79,47 @@ def test_pubsub_user_may_only_write_what_the_enabled_apps_publish(platform: list
     }
 
 
+def test_the_analytics_consumer_reads_its_topics_and_writes_and_reads_the_dead_letters(
+        platform: list[Manifest]) -> None:
+    got = acls(get(platform, "KafkaUser", "dapr-pubsub"))
+    assert got == {
+        ("topic", "todo-events"): ["Describe", "Read", "Write"],
+        ("topic", "chat-events"): ["Describe", "Read", "Write"],
+        ("topic", "user-events"): ["Describe", "Write"],
+        # Write: its sidecar dead-letters what fails after the retries; Read: it subscribes to the dead letters
+        ("topic", "dlq"): ["Describe", "Read", "Write"],
+        ("group", ANALYTICS): ["Read"],
+    }
+
+
 def test_consumers_get_read_on_their_topics_and_their_group_and_write_on_dlq(with_consumers: list[Manifest]) -> None:
     got = acls(get(with_consumers, "KafkaUser", "dapr-pubsub"))
-    assert got[("topic", "dlq")] == ["Describe", "Write"]
+    assert got[("topic", "dlq")] == ["Describe", "Read", "Write"]
     assert got[("topic", "todo-events")] == ["Describe", "Read", "Write"]
     assert got[("topic", "user-events")] == ["Describe", "Read", "Write"]
     groups = {name for kind, name in got if kind == "group"}
-    assert groups == {"audit", "notification", "realtime-sync", "recurring-task"}
+    assert groups == {ANALYTICS, "audit", "notification", "realtime-sync", "recurring-task"}
     assert all(got[("group", g)] == ["Read"] for g in groups)
+
+
+@pytest.mark.parametrize("case", ["default", "every consumer", "no consumer", "a dead-letter subscriber only"])
+def test_the_pubsub_user_is_allowed_everything_the_rendered_dapr_objects_need(case: str, env_name: str) -> None:
+    """Every need of the rendered Subscriptions and pub/sub component (kafka_plan.pubsub_needs, the needs the
+    runtime suite probes on a real broker): Read on each subscribed topic and group, Write on each topic of
+    the publishing scopes and on each Subscription's dead-letter topic, as Kafka's authorizer decides."""
+    overrides = {"default": {}, "every consumer": ALL_CONSUMERS_ON, "no consumer": NO_CONSUMER,
+                 "a dead-letter subscriber only": {"dapr": {"apps": {ANALYTICS: {"subscribes": {
+                     "todo-events": None, "chat-events": None}}}}}}[case]
+    docs = render_platform(env_name, overrides)
+    needs = kafka_plan.pubsub_needs(docs)
+    user = kafka_plan.plan(docs).user("dapr-pubsub")
+    assert [str(n) for n in needs if not user.allows(n.operation, n.resource_type, n.name)] == []
+    dead_letters = {s["spec"]["deadLetterTopic"] for s in find(docs, "Subscription") if "deadLetterTopic" in s["spec"]}
+    assert {n.name for n in needs if n.operation == "Write" and "deadLetterTopic" in n.source} == dead_letters
+    if case == "a dead-letter subscriber only":
+        # it reads the dead letters but never dead-letters itself: no Write on dlq is granted
+        assert not dead_letters and not user.allows("Write", "topic", "dlq")
+        assert user.allows("Read", "topic", "dlq")
 
 
 def test_no_acl_is_broader_than_one_literal_resource(with_consumers: list[Manifest]) -> None:

@@ -6,7 +6,7 @@ or alter; restricted pod security; a NetworkPolicy of the platform's table."""
 from __future__ import annotations
 
 import pytest
-from eventing_chart import ALL_CONSUMERS_ON, render_platform
+from eventing_chart import ALL_CONSUMERS_ON, ANALYTICS, CONSUMERS, render_platform
 
 from todo_cloud.manifests import containers, pod_spec
 from todo_cloud.render import Manifest, find, get
@@ -70,7 +70,7 @@ def test_its_kafka_user_may_read_and_describe_only(consumers: bool) -> None:
     assert topics == {t: READ_ONLY for t in all_topics}
     subscribers = {a["resource"]["name"] for a in pubsub if a["resource"]["type"] == "group"}
     assert groups == {g: {"Describe"} for g in subscribers}
-    assert bool(groups) is consumers
+    assert set(groups) == {ANALYTICS, *(CONSUMERS if consumers else ())}  # analytics subscribes by default
 
 
 def test_its_pod_meets_pod_security_restricted(local: list[Manifest]) -> None:
