@@ -60,10 +60,9 @@ def prerequisite() -> Callable[[str], Path]:
     return find
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def _mark_upstream(items: list[pytest.Item]) -> None:
     """Mark `upstream` every test that uses the upstream charts through a fixture, so that the marker alone
     says which tests need them (`-m "not upstream"`), and `pytest_runtest_setup` requires them once for all."""
-    del config
     for item in items:
         if "upstream_charts" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(UPSTREAM):
             item.add_marker(UPSTREAM)
@@ -94,7 +93,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     `@<group>` to `item._nodeid`, which pytest 9.2 no longer reads (its node ids are structured: `item._id`), so
     every group was spread over the workers and each worker started its own clusters (pytest-xdist issue 1386,
     fix pending in PR 1388). Run after xdist's hook on a worker, this puts the suffix where pytest reads it;
-    it does nothing where xdist's own rewrite took effect, or without loadgroup."""
+    it does nothing where xdist's own rewrite took effect, or without loadgroup. It also marks the tests that
+    need the upstream charts (`_mark_upstream`)."""
+    _mark_upstream(items)
     if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
         return
     for item in items:
