@@ -63,7 +63,7 @@ def helm(cluster: sim.Cluster, *args: str | Path, timeout: float = 600) -> Comma
 def create_required_secrets(cluster: sim.Cluster, env: envs.Environment, manifests: list[Manifest]) -> list[
         tuple[str, str]]:
     """Placeholder Secrets for every Secret the release needs but does not create (as an operator would)."""
-    refs = sorted({r.ref for r in release_secrets(manifests, env.namespace, [env.values_file, KNOWN_FINDINGS])})
+    refs = sorted({r.ref for r in release_secrets(manifests, env.namespace, [*env.values_files, KNOWN_FINDINGS])})
     cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
                    for ns in sorted({r.namespace for r in refs} - set(env.namespaces))])
     cluster.apply([{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": r.name, "namespace": r.namespace},

@@ -75,7 +75,7 @@ def sim_cluster(request: pytest.FixtureRequest, sim_binaries: Path,
 def deployment(sim_cluster: sim.Cluster) -> Deployment:
     """The release installed on the environment's simulated cluster by the deploy command."""
     env = envs.get(sim_cluster.env)
-    manifests = render_chart(UMBRELLA, [env.values_file, KNOWN_FINDINGS], release=env.release,
+    manifests = render_chart(UMBRELLA, [*env.values_files, KNOWN_FINDINGS], release=env.release,
                              namespace=env.namespace)
     created = create_required_secrets(sim_cluster, env, manifests)
     return Deployment(env, sim_cluster, manifests, deploy(sim_cluster), created)

@@ -52,7 +52,8 @@ def helm_lint_commands(env_names: list[str], tmp: Path) -> list[tuple[str, list]
     if deps.ensure().ready:
         for env in env_names:
             checks.append((f"helm lint --strict todo-chatbot-cloud ({env})",
-                           [helm, "lint", "--strict", UMBRELLA, "--values", envs.get(env).values_file]))
+                           [helm, "lint", "--strict", UMBRELLA,
+                            *(a for f in envs.get(env).values_files for a in ("--values", f))]))
     return checks
 
 
