@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from todo_cloud import envs, tools
+from todo_cloud.cluster_shape import KIND_ENVIRONMENTS
 from todo_cloud.deploy.secrets import release_secrets
 from todo_cloud.paths import VENV
 from todo_cloud.render import Manifest
@@ -41,6 +42,9 @@ class Deployment:
     manifests: list[Manifest]
     result: CommandResult
     created_secrets: list[tuple[str, str]]
+    # The kubeconfig the release was deployed with: the deploy ServiceAccount's where CI deploys the
+    # environment (todo-cloud rbac), the admin's for kind (local).
+    kubeconfig: Path
 
     def kubectl_json(self, *args: str) -> Any:
         return json.loads(self.cluster.kubectl(*args, "-o", "json").stdout)
@@ -71,7 +75,28 @@ def create_required_secrets(cluster: sim.Cluster, env: envs.Environment, manifes
     return [(r.namespace, r.name) for r in refs]
 
 
-def deploy(cluster: sim.Cluster, *extra: str | Path) -> CommandResult:
-    """`todo-cloud deploy` of the cluster's environment, with the known-findings values and `extra` args."""
-    return cli("deploy", "--env", cluster.env, "--kubeconfig", cluster.kubeconfig, "--timeout", DEPLOY_TIMEOUT,
-               "--values", KNOWN_FINDINGS, *extra)
+def deploy(cluster: sim.Cluster, *extra: str | Path, kubeconfig: Path | None = None) -> CommandResult:
+    """`todo-cloud deploy` of the cluster's environment, with the known-findings values and `extra` args, as
+    the identity of `kubeconfig` (default: the admin)."""
+    return cli("deploy", "--env", cluster.env, "--kubeconfig", kubeconfig or cluster.kubeconfig,
+               "--timeout", DEPLOY_TIMEOUT, "--values", KNOWN_FINDINGS, *extra)
+
+
+def deployed_by_ci(env: envs.Environment) -> bool:
+    """Environments the deploy workflow deploys (with the deploy identity): every one not on kind."""
+    return env.name not in KIND_ENVIRONMENTS
+
+
+def identities(cluster: sim.Cluster) -> dict[str, Path]:
+    """Apply the deploy and on-call identities as the admin (`todo-cloud rbac apply`) and write a kubeconfig
+    for each (`todo-cloud rbac kubeconfig`): identity -> kubeconfig."""
+    got = cli("rbac", "apply", "--env", cluster.env, "--kubeconfig", cluster.kubeconfig, timeout=600)
+    assert got.returncode == 0, f"todo-cloud rbac apply failed:\n{got.output[-3000:]}"
+    found = {}
+    for identity in ("deploy", "oncall"):
+        out = cluster.workdir / f"{identity}.kubeconfig"
+        got = cli("rbac", "kubeconfig", "--env", cluster.env, "--identity", identity, "--out", out,
+                  "--kubeconfig", cluster.kubeconfig)
+        assert got.returncode == 0, f"todo-cloud rbac kubeconfig --identity {identity} failed:\n{got.output}"
+        found[identity] = out
+    return found
