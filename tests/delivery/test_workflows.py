@@ -83,6 +83,18 @@ def test_after_a_deploy_the_node_figures_are_compared_without_writing_or_failing
     assert "--write" not in runs[check] and '--kubeconfig "$RUNNER_TEMP/kubeconfig"' in runs[check]
 
 
+def test_the_deploy_job_authenticates_as_the_deploy_identity_never_with_a_digitalocean_token(workflows):
+    """The kubeconfig comes from the DEPLOY_KUBECONFIG secret (todo-cloud rbac kubeconfig --identity deploy);
+    no DigitalOcean API token, from which an admin kubeconfig could be had, reaches the job."""
+    job = workflows["deploy-environment"]["jobs"]["deploy"]
+    text = yaml.safe_dump(job, width=10_000)
+    assert "DIGITALOCEAN_ACCESS_TOKEN" not in text and "doctl" not in text
+    writes = [s for s in job["steps"] if "secrets.DEPLOY_KUBECONFIG" in yaml.safe_dump(s.get("env") or {})]
+    assert len(writes) == 1 and 'umask 077' in writes[0]["run"] and '"$RUNNER_TEMP/kubeconfig"' in writes[0]["run"]
+    assert all('--kubeconfig "$RUNNER_TEMP/kubeconfig"' in s["run"] for s in job["steps"]
+               if "todo-cloud deploy" in s.get("run", "") or "todo-cloud nodes" in s.get("run", ""))
+
+
 def test_staging_deploys_from_main_and_production_only_after_it(workflows):
     deploy = workflows["deploy"]
     assert deploy["on"]["push"]["branches"] == ["main"]
