@@ -99,8 +99,7 @@ class Environment:
     @property
     def profile(self) -> str | None:
         """The profile the environment's file names (`profile.name`, config/profiles.yaml), else None."""
-        values = yaml.safe_load(self.values_file.read_text()) or {}
-        return ((values.get("profile") or {}).get("name")) or None
+        return profile_named(self.values_file)
 
     @property
     def values_files(self) -> tuple[Path, ...]:
@@ -176,9 +175,16 @@ def all_environments() -> dict[str, Environment]:
 PROFILE_VALUES = VALUES / "profiles"
 
 
+def profile_named(env_file: Path) -> str | None:
+    """The profile an environment's values file names (`profile.name`), else None."""
+    values = yaml.safe_load(env_file.read_text()) or {}
+    return ((values.get("profile") or {}).get("name")) or None
+
+
 def profile_values_files(profile: str | None, env_file: Path) -> tuple[Path, ...]:
-    """The values files of an environment running `profile` (None: none) whose own file is `env_file`."""
-    return (PROFILE_VALUES / f"{profile}.yaml", env_file) if profile else (env_file,)
+    """The values files of an environment running `profile` (None: none) whose own file is `env_file`: the
+    profile's layer from the `profiles/` folder beside it (values/profiles/<name>.yaml), then the file."""
+    return (env_file.parent / "profiles" / f"{profile}.yaml", env_file) if profile else (env_file,)
 
 
 def names() -> list[str]:

@@ -23,6 +23,7 @@ from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy import rbac
 from todo_cloud.deploy.execute import Outcome, rollback
 from todo_cloud.deploy.runner import ToolRunner
+from todo_cloud.envs import profile_named, profile_values_files
 from todo_cloud.paths import REPO
 from todo_cloud.run import run
 from todo_cloud.sim import cluster as sim
@@ -161,9 +162,11 @@ def test_an_upgrade_from_the_previous_commit_is_healthy(deployment: Deployment,
     env = deployment.env
     if _history_or_empty(deployment):
         helm(deployment.cluster, "uninstall", env.release, "-n", env.namespace, "--wait", "--timeout", "2m")
+    old_file = tree / "values" / f"{env.name}.yaml"  # with the profile's layer that tree's file names, if any
+    old_values = [a for f in profile_values_files(profile_named(old_file), old_file) for a in ("-f", f)]
     old = helm(deployment.cluster, "upgrade", "--install", env.release, tree / "charts" / "todo-chatbot-cloud",
                "-n", env.namespace, "--kube-context", env.kube_context, "--skip-crds", "--wait=watcher",
-               "--timeout", "3m", "-f", tree / "values" / f"{env.name}.yaml", "-f", KNOWN_FINDINGS, timeout=400)
+               "--timeout", "3m", *old_values, "-f", KNOWN_FINDINGS, timeout=400)
     assert old.returncode == 0, f"the chart of {commit[:10]} did not install: {old.output[-3000:]}"
     got = deploy(deployment.cluster, kubeconfig=deployment.kubeconfig)
     assert got.returncode == 0, f"upgrade from {commit[:10]} to this tree failed:\n{got.output[-4000:]}"
