@@ -93,7 +93,20 @@ class Environment:
 
     @property
     def values_file(self) -> Path:
+        """The environment's own values file, values/<env>.yaml."""
         return VALUES / f"{self.name}.yaml"
+
+    @property
+    def profile(self) -> str | None:
+        """The profile the environment's file names (`profile.name`, config/profiles.yaml), else None."""
+        return profile_named(self.values_file)
+
+    @property
+    def values_files(self) -> tuple[Path, ...]:
+        """Every values file of the environment, in Helm's order: its profile's layer
+        (values/profiles/<name>.yaml, when it names one), then values/<env>.yaml. What render, deploy and
+        report pass to Helm; the umbrella refuses a profile named but not among them."""
+        return profile_values_files(self.profile, self.values_file)
 
 
 def _network(key: str, text: str) -> str:
@@ -156,6 +169,22 @@ def load(path: Path = ENVIRONMENTS_FILE) -> dict[str, Environment]:
 @cache
 def all_environments() -> dict[str, Environment]:
     return load()
+
+
+# Folder of the profiles' values layers (values/profiles/<name>.yaml).
+PROFILE_VALUES = VALUES / "profiles"
+
+
+def profile_named(env_file: Path) -> str | None:
+    """The profile an environment's values file names (`profile.name`), else None."""
+    values = yaml.safe_load(env_file.read_text()) or {}
+    return ((values.get("profile") or {}).get("name")) or None
+
+
+def profile_values_files(profile: str | None, env_file: Path) -> tuple[Path, ...]:
+    """The values files of an environment running `profile` (None: none) whose own file is `env_file`: the
+    profile's layer from the `profiles/` folder beside it (values/profiles/<name>.yaml), then the file."""
+    return (env_file.parent / "profiles" / f"{profile}.yaml", env_file) if profile else (env_file,)
 
 
 def names() -> list[str]:

@@ -7,7 +7,10 @@
 - images: the images an object runs itself (`image_references`), the image settings operators and
   injectors start pods from (`image_settings`, `operand_images`), the images Strimzi runs for a Kafka
   resource (`kafka_images`), an image reference split into repository, tag and digest (`split_image`);
-- quantities: `quantity` (`250m`, `512Mi`, `1G` as cores or bytes).
+- quantities: `quantity` (`250m`, `512Mi`, `1G` as cores or bytes);
+- volumes: `volume_claims`, the persistent volumes an object asks for (a PersistentVolumeClaim, a
+  StatefulSet's claim templates, and those operators create for Prometheus, Alertmanager and Kafka node
+  pools), each with its size, StorageClass and count.
 
 Standard library only; nothing here needs Helm or a cluster.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 Manifest = dict[str, Any]
 # Identity of an object across renders: apiVersion, kind, namespace, name.
@@ -119,6 +122,60 @@ def quantity(value: Any) -> float:
     if not m:
         raise ValueError(f"not a Kubernetes quantity: {value!r}")
     return float(Decimal(m[1]) * Decimal(_SUFFIX[m[2] or ""]))
+
+
+# --- volumes ----------------------------------------------------------------------------------------------
+
+
+class VolumeClaim(NamedTuple):
+    """`count` persistent volumes of `size` (a quantity) and StorageClass `storage_class` (None: the cluster's
+    default class) that an object asks for; `claim` names the claim (template) they come from."""
+
+    claim: str
+    storage_class: str | None
+    size: str
+    count: int
+
+
+def _claim_spec(name: str, spec: Mapping[str, Any], count: int) -> VolumeClaim:
+    size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    return VolumeClaim(name, spec.get("storageClassName") or None, str(size or "0"), count)
+
+
+def _kafka_volumes(storage: Mapping[str, Any], replicas: int) -> list[VolumeClaim]:
+    """A Strimzi storage block: one claim per node for `persistent-claim`, one per JBOD volume for `jbod`,
+    none for `ephemeral`."""
+    if storage.get("type") == "persistent-claim":
+        return [VolumeClaim(f"data-{storage.get('id', 0)}", storage.get("class") or None, str(storage.get("size")),
+                            replicas)]
+    if storage.get("type") == "jbod":
+        return [v for volume in storage.get("volumes") or [] for v in _kafka_volumes(volume, replicas)]
+    return []
+
+
+def volume_claims(doc: Mapping[str, Any]) -> list[VolumeClaim]:
+    """The persistent volumes an object asks for, at its replicas: a PersistentVolumeClaim (one), a
+    StatefulSet's `volumeClaimTemplates` (one per replica each), a Prometheus or Alertmanager's
+    `storage.volumeClaimTemplate` (one per replica and shard) and a KafkaNodePool's persistent storage (one
+    per node and JBOD volume). Nothing for other kinds or for ephemeral storage."""
+    kind, spec = doc.get("kind"), doc.get("spec") or {}
+    name = (doc.get("metadata") or {}).get("name", "?")
+    if kind == "PersistentVolumeClaim":
+        return [_claim_spec(name, spec, 1)]
+    if kind == "StatefulSet":
+        replicas = int(spec.get("replicas", 1))
+        return [_claim_spec((t.get("metadata") or {}).get("name", "?"), t.get("spec") or {}, replicas)
+                for t in spec.get("volumeClaimTemplates") or []]
+    if kind in ("Prometheus", "Alertmanager") and str(doc.get("apiVersion", "")).startswith("monitoring.coreos.com"):
+        template = (spec.get("storage") or {}).get("volumeClaimTemplate")
+        if not template:
+            return []
+        pods = int(spec.get("replicas", 1)) * int(spec.get("shards", 1) if kind == "Prometheus" else 1)
+        return [_claim_spec((template.get("metadata") or {}).get("name") or f"{name}-db", template.get("spec") or {},
+                            pods)]
+    if kind == "KafkaNodePool":
+        return _kafka_volumes(spec.get("storage") or {}, int(spec.get("replicas", 0)))
+    return []
 
 
 # --- images -----------------------------------------------------------------------------------------------

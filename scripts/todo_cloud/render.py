@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
-from todo_cloud import deps, envs, tools, versions
+from todo_cloud import deps, envs, profiles, tools, versions
 from todo_cloud.manifests import Manifest
 from todo_cloud.paths import CACHE, CHARTS, UMBRELLA
 from todo_cloud.run import CommandError, run
@@ -159,10 +159,13 @@ def _helm_template(chart: Path, values: list[Path], overrides: Mapping[str, Any]
     return parse_documents(out)
 
 
-def render_environment(env: str, overrides: Mapping[str, Any] | None = None) -> list[Manifest]:
-    """The whole umbrella release of one environment (needs the umbrella's dependencies in place)."""
+def render_environment(env: str, overrides: Mapping[str, Any] | None = None, *,
+                       profile: str | None = None) -> list[Manifest]:
+    """The whole umbrella release of one environment, its profile's layer included, or that of `profile`
+    instead (todo_cloud.profiles; needs the umbrella's dependencies in place)."""
     e = envs.get(env)
-    return render_chart(UMBRELLA, [e.values_file], overrides, release=e.release, namespace=e.namespace)
+    files = profiles.values_files(e, profile) if profile else e.values_files
+    return render_chart(UMBRELLA, files, overrides, release=e.release, namespace=e.namespace)
 
 
 def lookup(values: Any, path: Sequence[str], default: Any = None) -> Any:
@@ -184,11 +187,12 @@ def deep_merge(base: dict, top: Mapping) -> dict:
 
 
 def subchart_values(key: str, env: str | None) -> dict:
-    """Values that the umbrella hands the subchart under `key`: umbrella defaults, then the environment
-    file, each as `global` plus the subtree at `key` (Helm's own coalescing, reproduced for one subchart)."""
+    """Values that the umbrella hands the subchart under `key`: umbrella defaults, then the environment's
+    files (its profile's layer, then its own file), each as `global` plus the subtree at `key` (Helm's own
+    coalescing, reproduced for one subchart)."""
     layers = [yaml.safe_load((UMBRELLA / "values.yaml").read_text()) or {}]
     if env is not None:
-        layers.append(yaml.safe_load(envs.get(env).values_file.read_text()) or {})
+        layers += [yaml.safe_load(f.read_text()) or {} for f in envs.get(env).values_files]
     merged: dict = {}
     for layer in layers:
         merged = deep_merge(merged, {"global": layer.get("global") or {}, **(layer.get(key) or {})})

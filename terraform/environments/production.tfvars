@@ -1,9 +1,11 @@
-# Production (seed design DD-001 to DD-003): HA control plane, 3-10 nodes of s-2vcpu-4gb, managed PostgreSQL.
+# Production (seed design DD-001 to DD-003): 3-10 nodes of s-2vcpu-4gb, managed PostgreSQL; the control plane
+# as the profile values/production.yaml names wants it (config/profiles.yaml `haControlPlane`; seed-budget: a
+# single control plane, ha: HA; a test keeps them in step, switching: docs/COST.md).
 # Read by `terraform plan/apply -var-file`, tests/terraform and the cost report (todo-cloud report).
 # The environment's facts (region, VPC, cluster, node pool, registry, bucket prefix) are in
 # config/environments.yaml; `make generate` copies them into the block at the end of this file.
 
-ha_control_plane       = true
+ha_control_plane       = false
 surge_upgrade          = true
 auto_upgrade           = true
 maintenance_day        = "sunday"

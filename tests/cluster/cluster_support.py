@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from todo_cloud import envs, tools
+from todo_cloud.cluster_shape import KIND_ENVIRONMENTS
 from todo_cloud.deploy.preflight import DIGEST_REQUIRED
 from todo_cloud.deploy.secrets import release_secrets
 from todo_cloud.paths import CHARTS, VENV
@@ -77,6 +78,9 @@ class Deployment:
     manifests: list[Manifest]
     result: CommandResult
     created_secrets: list[tuple[str, str]]
+    # The kubeconfig the release was deployed with: the deploy ServiceAccount's where CI deploys the
+    # environment (todo-cloud rbac), the admin's for kind (local).
+    kubeconfig: Path
 
     def kubectl_json(self, *args: str) -> Any:
         return json.loads(self.cluster.kubectl(*args, "-o", "json").stdout)
@@ -99,7 +103,7 @@ def helm(cluster: sim.Cluster, *args: str | Path, timeout: float = 600) -> Comma
 def create_required_secrets(cluster: sim.Cluster, env: envs.Environment, manifests: list[Manifest]) -> list[
         tuple[str, str]]:
     """Placeholder Secrets for every Secret the release needs but does not create (as an operator would)."""
-    refs = sorted({r.ref for r in release_secrets(manifests, env.namespace, [env.values_file, *deploy_values(env)])})
+    refs = sorted({r.ref for r in release_secrets(manifests, env.namespace, [*env.values_files, *deploy_values(env)])})
     cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
                    for ns in sorted({r.namespace for r in refs} - set(env.namespaces))])
     cluster.apply([{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": r.name, "namespace": r.namespace},
@@ -107,8 +111,29 @@ def create_required_secrets(cluster: sim.Cluster, env: envs.Environment, manifes
     return [(r.namespace, r.name) for r in refs]
 
 
-def deploy(cluster: sim.Cluster, *extra: str | Path) -> CommandResult:
-    """`todo-cloud deploy` of the cluster's environment, with the values of `deploy_values` and `extra` args."""
+def deploy(cluster: sim.Cluster, *extra: str | Path, kubeconfig: Path | None = None) -> CommandResult:
+    """`todo-cloud deploy` of the cluster's environment, with the values of `deploy_values` and `extra` args, as
+    the identity of `kubeconfig` (default: the admin)."""
     values = [arg for path in deploy_values(envs.get(cluster.env)) for arg in ("--values", path)]
-    return cli("deploy", "--env", cluster.env, "--kubeconfig", cluster.kubeconfig, "--timeout", DEPLOY_TIMEOUT,
-               *values, *extra)
+    return cli("deploy", "--env", cluster.env, "--kubeconfig", kubeconfig or cluster.kubeconfig,
+               "--timeout", DEPLOY_TIMEOUT, *values, *extra)
+
+
+def deployed_by_ci(env: envs.Environment) -> bool:
+    """Environments the deploy workflow deploys (with the deploy identity): every one not on kind."""
+    return env.name not in KIND_ENVIRONMENTS
+
+
+def identities(cluster: sim.Cluster) -> dict[str, Path]:
+    """Apply the deploy and on-call identities as the admin (`todo-cloud rbac apply`) and write a kubeconfig
+    for each (`todo-cloud rbac kubeconfig`): identity -> kubeconfig."""
+    got = cli("rbac", "apply", "--env", cluster.env, "--kubeconfig", cluster.kubeconfig, timeout=600)
+    assert got.returncode == 0, f"todo-cloud rbac apply failed:\n{got.output[-3000:]}"
+    found = {}
+    for identity in ("deploy", "oncall"):
+        out = cluster.workdir / f"{identity}.kubeconfig"
+        got = cli("rbac", "kubeconfig", "--env", cluster.env, "--identity", identity, "--out", out,
+                  "--kubeconfig", cluster.kubeconfig)
+        assert got.returncode == 0, f"todo-cloud rbac kubeconfig --identity {identity} failed:\n{got.output}"
+        found[identity] = out
+    return found

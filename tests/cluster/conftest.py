@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cluster_support import HERE, Deployment, create_required_secrets, deploy, deploy_values
+from cluster_support import (
+    HERE,
+    Deployment,
+    create_required_secrets,
+    deploy,
+    deploy_values,
+    deployed_by_ci,
+    identities,
+)
 
 from todo_cloud import deps, envs
 from todo_cloud.paths import UMBRELLA
@@ -31,7 +39,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     node id; xdist 3.8 sets it where pytest 9 no longer looks, so it is set here."""
     loadgroup = bool(config.getoption("loadgroup", False))
     for item in items:
-        needs = {"sim_binaries", "sim_cluster", "deployment"} & set(getattr(item, "fixturenames", ()))
+        needs = {"sim_binaries", "sim_cluster", "deployment", "identity_kubeconfigs"} & set(
+            getattr(item, "fixturenames", ()))
         if HERE in Path(str(item.fspath)).parents and needs:
             item.add_marker(pytest.mark.cluster)
             item.add_marker(pytest.mark.xdist_group(GROUP))
@@ -71,11 +80,20 @@ def sim_cluster(request: pytest.FixtureRequest, sim_binaries: Path,
 
 
 @pytest.fixture(scope="session")
-def deployment(sim_cluster: sim.Cluster) -> Deployment:
-    """The release installed on the environment's simulated cluster by the deploy command."""
+def identity_kubeconfigs(sim_cluster: sim.Cluster) -> dict[str, Path]:
+    """The deploy and on-call identities applied by the admin (`todo-cloud rbac apply`), with a kubeconfig
+    each: identity -> kubeconfig."""
+    return identities(sim_cluster)
+
+
+@pytest.fixture(scope="session")
+def deployment(sim_cluster: sim.Cluster, identity_kubeconfigs: dict[str, Path]) -> Deployment:
+    """The release installed on the environment's simulated cluster by the deploy command, as CI installs it:
+    with the deploy identity's kubeconfig (the admin's for kind)."""
     env = envs.get(sim_cluster.env)
-    manifests = render_chart(UMBRELLA, [env.values_file, *deploy_values(env)], release=env.release,
+    manifests = render_chart(UMBRELLA, [*env.values_files, *deploy_values(env)], release=env.release,
                              namespace=env.namespace)
     created = create_required_secrets(sim_cluster, env, manifests)
-    return Deployment(env, sim_cluster, manifests, deploy(sim_cluster), created)
+    kubeconfig = identity_kubeconfigs["deploy"] if deployed_by_ci(env) else sim_cluster.kubeconfig
+    return Deployment(env, sim_cluster, manifests, deploy(sim_cluster, kubeconfig=kubeconfig), created, kubeconfig)
 

@@ -1,6 +1,8 @@
 """Life of the release on the simulated cluster, in order: a failed upgrade that Helm rolls back by itself,
 the rollback drill of the deploy command, an uninstall that leaves only what is documented, then an upgrade
-from the previous commit's chart (rendered from a git worktree) to this tree."""
+from the previous commit's chart (rendered from a git worktree) to this tree. Deploys and rollbacks run as
+the identity the release was deployed with (the deploy ServiceAccount where CI deploys); the uninstall and
+the previous chart's install are the admin's."""
 
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from cluster_support import KNOWN_FINDINGS, Deployment, deploy, helm
 
 from todo_cloud import deps, versions
 from todo_cloud.deploy import plan as planning
+from todo_cloud.deploy import rbac
 from todo_cloud.deploy.execute import Outcome, rollback
 from todo_cloud.deploy.runner import ToolRunner
+from todo_cloud.envs import profile_named, profile_values_files
 from todo_cloud.paths import REPO
 from todo_cloud.run import run
 from todo_cloud.sim import cluster as sim
@@ -27,7 +31,8 @@ from todo_cloud.sim import cluster as sim
 # An upgrade that can never become healthy: kube-state-metrics asks for a node label no node has.
 UNSCHEDULABLE = {"kube-prometheus-stack": {"kube-state-metrics": {"nodeSelector": {"todo-sim/nowhere": "true"}}}}
 # What an uninstall leaves on purpose (docs/CLUSTER-TESTS.md 'Uninstall'): volumes' claims (data outlives the
-# release), the CRDs (applied by the deploy, not owned by Helm), and what exists in any namespace anyway.
+# release), the CRDs (applied by the deploy, not owned by Helm), the identities' Roles and bindings
+# (todo-cloud rbac), and what exists in any namespace anyway.
 KEPT_KINDS = {"PersistentVolumeClaim"}
 ALWAYS_THERE = {("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")}
 # Environments whose drills run (comma-separated, or "all"): every one in `make test`; a person narrows it for a
@@ -62,7 +67,7 @@ def test_a_failed_upgrade_is_rolled_back_by_helm(deployment: Deployment, tmp_pat
     before = _deployed(deployment)
     broken = tmp_path / "unschedulable.yaml"
     broken.write_text(yaml.safe_dump(UNSCHEDULABLE))
-    got = deploy(deployment.cluster, "--values", broken, "--timeout", "15s")
+    got = deploy(deployment.cluster, "--values", broken, "--timeout", "15s", kubeconfig=deployment.kubeconfig)
     assert got.returncode == int(Outcome.FAILED), got.output[-3000:]
     assert "Helm rolled it back" in got.output
     after = _deployed(deployment)
@@ -77,11 +82,18 @@ def test_the_rollback_drill_returns_to_the_last_good_revision(deployment: Deploy
     current = _deployed(deployment)
     plan = planning.Plan(deployment.env, False, (), planning.Options(values=(), timeout="2m"))
     messages: list[str] = []
-    outcome = rollback(plan, ToolRunner(deployment.cluster.kubeconfig), messages.append)
+    outcome = rollback(plan, ToolRunner(deployment.kubeconfig), messages.append)
     assert outcome == Outcome.ROLLED_BACK, messages
     after = _deployed(deployment)
     assert after["revision"] == current["revision"] + 1
     assert after["description"].startswith("Rollback to"), after
+
+
+def _identity_object(obj: dict) -> bool:
+    """The deploy and on-call identities' objects (`todo-cloud rbac apply`): an administrator's, not the
+    release's; they outlive it (docs/DEPLOYMENT.md 'Who deploys')."""
+    labels = obj["metadata"].get("labels") or {}
+    return all(labels.get(k) == v for k, v in rbac.LABELS.items())
 
 
 def _leftovers(deployment: Deployment) -> list[str]:
@@ -91,7 +103,8 @@ def _leftovers(deployment: Deployment) -> list[str]:
         items = deployment.kubectl_json("get", NAMESPACED, "-n", ns)["items"]
         for i in items:
             kind, name = i["kind"], i["metadata"]["name"]
-            if kind in KEPT_KINDS or (kind, name) in ALWAYS_THERE or ((ns, name) in ours and kind == "Secret"):
+            if kind in KEPT_KINDS or (kind, name) in ALWAYS_THERE or ((ns, name) in ours and kind == "Secret") \
+                    or _identity_object(i):
                 continue
             found.append(f"{kind} {ns}/{name}")
     for kind in ("clusterroles", "clusterrolebindings", "mutatingwebhookconfigurations",
@@ -158,11 +171,13 @@ def test_an_upgrade_from_the_previous_commit_is_healthy(deployment: Deployment,
     env = deployment.env
     if _history_or_empty(deployment):
         helm(deployment.cluster, "uninstall", env.release, "-n", env.namespace, "--wait", "--timeout", "2m")
+    old_file = tree / "values" / f"{env.name}.yaml"  # with the profile's layer that tree's file names, if any
+    old_values = [a for f in profile_values_files(profile_named(old_file), old_file) for a in ("-f", f)]
     old = helm(deployment.cluster, "upgrade", "--install", env.release, tree / "charts" / "todo-chatbot-cloud",
                "-n", env.namespace, "--kube-context", env.kube_context, "--skip-crds", "--wait=watcher",
-               "--timeout", "3m", "-f", tree / "values" / f"{env.name}.yaml", "-f", KNOWN_FINDINGS, timeout=400)
+               "--timeout", "3m", *old_values, "-f", KNOWN_FINDINGS, timeout=400)
     assert old.returncode == 0, f"the chart of {commit[:10]} did not install: {old.output[-3000:]}"
-    got = deploy(deployment.cluster)
+    got = deploy(deployment.cluster, kubeconfig=deployment.kubeconfig)
     assert got.returncode == 0, f"upgrade from {commit[:10]} to this tree failed:\n{got.output[-4000:]}"
     history = _history(deployment)
     assert [r["status"] for r in history][-2:] == ["superseded", "deployed"], history

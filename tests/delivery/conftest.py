@@ -29,7 +29,7 @@ def run_deploy() -> Callable[..., tuple[Outcome, FakeRunner, list[str]]]:
         docs = small_release() if manifests is None else manifests
         runner = FakeRunner(dict(answers))
         lines: list[str] = []
-        options = planning.Options(values=(e.values_file,), **opts)  # type: ignore[arg-type]
+        options = planning.Options(values=e.values_files, **opts)  # type: ignore[arg-type]
         outcome = deploy(e, runner, options, docs, required_secrets(docs, e.namespace, OURS), OURS, CRD_BUNDLE,
                          crd_apis=crd_apis, dry_run=dry_run, report=lines.append)
         return outcome, runner, lines

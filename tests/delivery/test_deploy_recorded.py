@@ -4,6 +4,8 @@ rollback to the last good revision, and refusals that change nothing."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from recorded import DIGEST, NO_RELEASE, SECRETS, cluster, history, small_release
@@ -358,3 +360,52 @@ def test_recorded_unreadable_history_during_rollback_exits_5_and_says_nothing_wa
     assert outcome is Outcome.ROLLBACK_FAILED
     assert not [c for c in runner.calls if c[:2] == ("helm", "rollback")]
     assert "cannot read the release history, nothing was rolled back" in report[-1]
+
+
+def _with_claims(size: str) -> dict:
+    """A Loki StatefulSet with one claim template of `size`, rendered or as the cluster returns it."""
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "todo-chatbot-loki", "namespace": "todo-chatbot",
+                         "labels": {"helm.sh/chart": "loki-18.11.0"}},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "loki", "image": "grafana/loki:3"}]}},
+                     "volumeClaimTemplates": [{"metadata": {"name": "storage"}, "spec": {
+                         "accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem",
+                         "resources": {"requests": {"storage": size}}}}]}}
+
+
+def _running(*sets: dict) -> Result:
+    return Result(0, json.dumps({"kind": "StatefulSetList", "items": list(sets)}))
+
+
+def test_recorded_upgrade_recreates_a_statefulset_whose_claim_templates_changed_keeping_its_pods(run_deploy):
+    """A profile switch (Loki's volume 20Gi -> 5Gi): Kubernetes refuses to change claim templates, so the
+    deploy deletes the StatefulSet alone (--cascade=orphan) right before the release creates it again."""
+    release = [obj for obj in small_release() if obj["metadata"]["name"] != "todo-chatbot-loki"] + [_with_claims("5Gi")]
+    canned = answers("production", revisions=UPGRADE)
+    canned[("kubectl", "get", "statefulsets")] = _running(_with_claims("20Gi"))
+    outcome, runner, report = run_deploy("production", canned, release)
+    assert outcome is Outcome.OK
+    deletes = [c for c in runner.calls if c[:2] == ("kubectl", "delete")]
+    assert deletes == [("kubectl", "delete", "statefulset", "todo-chatbot-loki", "--context",
+                        "do-nyc3-todo-chatbot-production", "--namespace", "todo-chatbot", "--cascade=orphan",
+                        "--wait=true")]
+    heads = runner.heads()
+    assert heads.index("kubectl delete statefulset todo-chatbot-loki") < heads.index("helm upgrade todo-chatbot")
+    assert any("claim templates storage 20Gi -> storage 5Gi" in line for line in report)
+
+
+@pytest.mark.parametrize(("live", "why"), [
+    (_running(_with_claims("5Gi")), "same claim templates"),
+    (_running(), "not running yet"),
+])
+def test_recorded_upgrade_leaves_statefulsets_alone_otherwise(run_deploy, live, why):
+    release = [obj for obj in small_release() if obj["metadata"]["name"] != "todo-chatbot-loki"] + [_with_claims("5Gi")]
+    canned = answers("production", revisions=UPGRADE)
+    canned[("kubectl", "get", "statefulsets")] = live
+    outcome, runner, _ = run_deploy("production", canned, release)
+    assert outcome is Outcome.OK and not [c for c in runner.calls if c[:2] == ("kubectl", "delete")], why
+
+
+def test_recorded_first_install_reads_no_statefulsets(run_deploy):
+    _, runner, _ = run_deploy("production", answers("production"))
+    assert "kubectl get statefulsets" not in runner.heads()

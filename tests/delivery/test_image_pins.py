@@ -36,7 +36,8 @@ def _values(env: str, tree: dict, tmp: Path) -> list:
     path = tmp / f"{env}-pinned.yaml"
     path.write_text(yaml.safe_dump(tree))
     e = envs.get(env)
-    return render_chart(UMBRELLA, [path], release=e.release, namespace=e.namespace)
+    layers = [f for f in e.values_files if f != e.values_file]  # the profile's layer, if any
+    return render_chart(UMBRELLA, [*layers, path], release=e.release, namespace=e.namespace)
 
 
 def _pinned_tree(env: str) -> tuple[pins.PinPlan, dict]:

@@ -117,7 +117,7 @@ def test_pulled_chart_renders_the_same_manifests_as_the_source_tree(pulled_chart
     """One environment (production) is rendered from the pulled chart: the values files are not part of the
     chart, so the chart's identity is what is proven; random values (passwords, CAs) are masked."""
     e = envs.get("production")
-    pulled = render_chart(pulled_chart, [e.values_file], release=e.release, namespace=e.namespace)
+    pulled = render_chart(pulled_chart, e.values_files, release=e.release, namespace=e.namespace)
     source = render_environment("production")
     assert [(d["kind"], d["metadata"]["name"]) for d in pulled] == [(d["kind"], d["metadata"]["name"]) for d in source]
     assert _without_random_values(pulled) == _without_random_values(source)

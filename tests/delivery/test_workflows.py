@@ -210,14 +210,21 @@ def test_the_reusable_deploy_takes_environment_and_images_as_digests(workflows):
 
 
 def test_the_built_images_reach_the_environments_registry_before_the_deploy(workflows):
-    job = workflows["deploy-environment"]["jobs"]["deploy"]
+    jobs = workflows["deploy-environment"]["jobs"]
+    job = jobs["push-images"]
     fetch = steps_of(job)[index_of(job, "actions/download-artifact")]
     push = steps_of(job)[index_of(job, "todo-cloud images push")]
-    assert fetch["if"] == push["if"] == "inputs.image-archive != ''"
+    assert job["if"] == "inputs.image-archive != ''" and job["environment"] == "${{ inputs.environment }}"
     assert fetch["with"] == {"name": "${{ inputs.image-archive }}", "path": "${{ runner.temp }}/images"}
+    assert index_of(job, "actions/download-artifact") < index_of(job, "todo-cloud images push")
     assert push["run"] == '.venv/bin/todo-cloud images push --out "$RUNNER_TEMP/images" --env "$ENVIRONMENT"'
     assert push["env"]["TODO_CLOUD_REGISTRY_PASSWORD"] == "${{ secrets.DIGITALOCEAN_ACCESS_TOKEN }}"
-    assert index_of(job, "todo-cloud images push") < index_of(job, "--dry-run")
+    deploy = jobs["deploy"]
+    assert deploy["needs"] == "push-images"
+    # the deploy runs after a successful push, or without one, never after a failed one
+    assert "needs.push-images.result == 'success'" in deploy["if"]
+    assert "needs.push-images.result == 'skipped'" in deploy["if"] and "failure" not in deploy["if"]
+    assert not any("images push" in r for r in runs(deploy))
 
 
 def test_after_a_deploy_the_node_figures_are_compared_without_writing_or_failing_it(workflows):
@@ -275,6 +282,18 @@ def test_ci_runs_on_the_pull_request_the_pin_job_opens(workflows):
     assert dispatch["run"] == 'gh workflow run ci.yml --repo "$REPOSITORY" --ref automation/pin-images'
     assert "pull-request-operation" in dispatch["if"]
     assert "workflow_dispatch" in workflows["ci"]["on"]
+
+
+def test_the_deploy_job_authenticates_as_the_deploy_identity_never_with_a_digitalocean_token(workflows):
+    """The kubeconfig comes from the DEPLOY_KUBECONFIG secret (todo-cloud rbac kubeconfig --identity deploy);
+    no DigitalOcean API token, from which an admin kubeconfig could be had, reaches the job."""
+    job = workflows["deploy-environment"]["jobs"]["deploy"]
+    text = yaml.safe_dump(job, width=10_000)
+    assert "DIGITALOCEAN_ACCESS_TOKEN" not in text and "doctl" not in text
+    writes = [s for s in job["steps"] if "secrets.DEPLOY_KUBECONFIG" in yaml.safe_dump(s.get("env") or {})]
+    assert len(writes) == 1 and 'umask 077' in writes[0]["run"] and '"$RUNNER_TEMP/kubeconfig"' in writes[0]["run"]
+    assert all('--kubeconfig "$RUNNER_TEMP/kubeconfig"' in s["run"] for s in job["steps"]
+               if "todo-cloud deploy" in s.get("run", "") or "todo-cloud nodes" in s.get("run", ""))
 
 
 def test_release_publishes_on_a_version_tag_from_its_environment(workflows):

@@ -11,6 +11,8 @@ from todo_cloud.gates import data
 from todo_cloud.paths import REPO
 
 SCHEMAS = REPO / "config" / "schemas"
+# The committed price table, broken in one place by a case below.
+PRICES_TEXT = (REPO / "config" / "prices.yaml").read_text()
 
 
 def test_the_repository_data_files_pass() -> None:
@@ -30,10 +32,16 @@ def test_every_environment_file_and_every_config_file_is_checked() -> None:
                             "    kubeContext: c\n", "environments"),
     ("environments.yamale", "environments:\n  local:\n    description: x\n    release: Bad_Name\n"
                             "    namespace: n\n    kubeContext: c\n", "environments.local.release"),
-    ("prices.yamale", "date: 2026-11-01\nsource: s\ncurrency: USD\nseed_monthly: 109\nnode_sizes:\n"
+    ("prices.yamale", "date: 2026-11-01\ncurrency: USD\nseed_monthly: 109\nnode_sizes:\n"
                       "  s-2vcpu-4gb: {monthly: 24, allocatable_cpu: 2 cores, allocatable_memory: 2.5Gi}\n"
-                      "ha_control_plane: 40\nregistry_tiers: {basic: 5}\ndatabase_sizes: {db: 15}\nextras: {}\n",
+                      "ha_control_plane: 40\nregistry_tiers: {basic: 5}\ndatabase_sizes: {db: 15}\n",
      "node_sizes.s-2vcpu-4gb.allocatable_cpu"),
+    ("prices.yamale", PRICES_TEXT.replace("checked: 2026-12-05\n    confirmed: true\n", "checked: 2026-12-05\n", 1),
+     "sources.ha_control_plane.confirmed"),
+    ("profiles.yamale", "profiles:\n  Seed:\n    title: t\n    description: d\n    haControlPlane: false\n"
+                        "    givesUp: []\n", "profiles"),
+    ("profiles.yamale", "profiles:\n  seed:\n    title: t\n    description: d\n    haControlPlane: maybe\n"
+                        "    givesUp: []\n", "profiles.seed.haControlPlane"),
     ("values.yamale", "global:\n  environment: prod\n", "global.environment"),
     ("kind-capacity.yamale", "node_count: 0\nallocatable_cpu: '2'\nallocatable_memory: 4Gi\n", "node_count"),
 ])

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from todo_cloud import envs, terraform, versions
+from todo_cloud import envs, profiles, terraform, versions
 from todo_cloud.paths import TERRAFORM
 
 ENVIRONMENTS = terraform.environments()
@@ -189,7 +189,9 @@ def test_every_environment_with_tfvars_is_a_doks_environment_of_the_config() -> 
 def test_production_is_sized_as_the_seed(tfvars: dict[str, Any]) -> None:
     prod = tfvars["production"]
     assert (prod["node_size"], prod["node_min_count"], prod["node_max_count"]) == ("s-2vcpu-4gb", 3, 10)
-    assert prod["ha_control_plane"] is True
+    assert prod["ha_control_plane"] is profiles.in_use(envs.get("production")).ha_control_plane, \
+        "production.tfvars ha_control_plane disagrees with config/profiles.yaml haControlPlane of the profile " \
+        "values/production.yaml names"
     assert prod["surge_upgrade"] is True and prod["auto_upgrade"] is True
     assert prod["database_enabled"] is True
     assert prod["database_firewall_rules"] == [{"type": "k8s", "value": "cluster"}]

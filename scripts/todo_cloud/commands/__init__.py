@@ -37,6 +37,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "down": "delete the local kind cluster",
         "sim": "the simulated cluster (real control plane, KWOK nodes): up, down, build",
         "deploy": "install or upgrade an environment, health-check it, roll back on failure",
+        "rbac": "the deploy and on-call identities of an environment: show, apply (admin), kubeconfig",
         "smoke": "smoke tests against a running environment",
         "nodes": "check the report's node allocatable and DOKS system pods against the environment's cluster",
     },

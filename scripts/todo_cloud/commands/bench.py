@@ -90,7 +90,7 @@ def _command(cmd: list[str | Path], env: dict[str, str] | None = None) -> Callab
 def _helm_template(env: str) -> Callable[[], Outcome]:
     """The raw `helm template` the harness runs for the environment, its output left unread."""
     e = envs.get(env)
-    cmd = render.template_command(UMBRELLA, [e.values_file], release=e.release, namespace=e.namespace)
+    cmd = render.template_command(UMBRELLA, e.values_files, release=e.release, namespace=e.namespace)
     return _command(cmd)
 
 

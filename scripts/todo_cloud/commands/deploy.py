@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             overlays.append(Path(tmp) / "images.yaml")
             overlays[0].write_text(yaml.safe_dump(images))
         try:
-            opts = plan.Options(values=(env.values_file, *args.values, *overlays), timeout=args.timeout,
+            opts = plan.Options(values=(*env.values_files, *args.values, *overlays), timeout=args.timeout,
                                 history_max=args.history_max, wait=args.wait)
         except ValueError as exc:
             print(f"todo-cloud deploy: {exc}", file=sys.stderr)

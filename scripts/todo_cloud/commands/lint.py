@@ -59,7 +59,8 @@ def helm_lint_commands(env_names: list[str], tmp: Path,
     for env in env_names:
         label = f"helm lint --strict todo-chatbot-cloud ({env})"
         if status.ready:
-            checks.append((label, [helm, "lint", "--strict", UMBRELLA, "--values", envs.get(env).values_file]))
+            checks.append((label, [helm, "lint", "--strict", UMBRELLA,
+                                  *(a for f in envs.get(env).values_files for a in ("--values", f))]))
         elif unrunnable is not None:
             unrunnable.append((label, f"upstream charts unavailable (`make deps`): {status.reason}"))
     return checks

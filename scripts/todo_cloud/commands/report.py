@@ -1,7 +1,9 @@
 """`todo-cloud report --env ENV`: image inventory (tag and digest of every image), capacity at minimum
-replicas against the node pool (with headroom against the 20% goal), and the monthly cost from the
-Terraform variables and config/prices.yaml, compared with the seed. A readable table, or JSON (--json);
---out writes the JSON to a file as well."""
+replicas against the node pool (with headroom against the 20% goal), and the monthly cost of everything
+billable (nodes, control plane, registry, database and Spaces from the Terraform variables; volumes and
+load balancers from the rendered release) at config/prices.yaml's prices, compared with the seed; for an
+environment that runs a profile, every profile side by side with its cost, budget and capacity verdict.
+A readable table, or JSON (--json); --out writes the JSON to a file as well."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from todo_cloud import envs
+from todo_cloud import envs, profiles
 from todo_cloud.commands import UNAVAILABLE, upstream_ready
 from todo_cloud.gates import report
 from todo_cloud.render import render_environment
@@ -26,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     env = envs.get(args.env)
     if not upstream_ready("report"):
         return UNAVAILABLE
-    result = report.build(env.name, render_environment(env.name), env.namespace)
+    variants = [p for p in profiles.variants(env) if p is not None]
+    result = report.build(env.name, render_environment(env.name), env.namespace,
+                          {p: render_environment(env.name, profile=p) for p in variants})
     as_json = json.dumps(asdict(result), indent=2, sort_keys=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""`todo-cloud validate`: schema validation of every rendered object of every environment (core kinds
+"""`todo-cloud validate`: schema validation of every rendered object of every environment, under each of its
+profiles where it runs one (core kinds
 against the Kubernetes schemas of the target version, custom resources against the CRDs of the pinned
 upstream charts; an unknown kind fails) and against what the API server, Strimzi or Kafka would refuse
 once installed (todo_cloud.gates.refusals), of the YAML data the tooling reads (yamale schemas under
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from todo_cloud import env_facts, envs
+from todo_cloud import env_facts, envs, profiles
 from todo_cloud.commands import UNAVAILABLE, selected_environments, upstream_ready
 from todo_cloud.gates import Finding, data, kubeschema, refusals
 from todo_cloud.render import render_environment
@@ -33,13 +34,15 @@ def run(args: argparse.Namespace) -> int:
         return UNAVAILABLE
     failed = 0
     for env in env_names:
-        docs = render_environment(env)
-        findings = kubeschema.validate_documents(docs, env)
-        print_findings(f"validate {env}", findings, f"{len(docs)} objects")
-        failed += len(findings)
-        findings = refusals.check_release(docs, env, envs.get(env).namespace)
-        print_findings(f"validate {env} refusals", findings, f"rules: {', '.join(refusals.RULES)}")
-        failed += len(findings)
+        for profile in profiles.variants(envs.get(env)):
+            docs = render_environment(env, profile=profile)
+            where = env if profile == envs.get(env).profile else f"{env} (profile {profile})"
+            findings = kubeschema.validate_documents(docs, where)
+            print_findings(f"validate {where}", findings, f"{len(docs)} objects")
+            failed += len(findings)
+            findings = refusals.check_release(docs, where, envs.get(env).namespace)
+            print_findings(f"validate {where} refusals", findings, f"rules: {', '.join(refusals.RULES)}")
+            failed += len(findings)
     findings = data.check_data()
     print_findings("validate values", findings, f"{len(data.data_files())} data files")
     for path in data.unschemed_files():

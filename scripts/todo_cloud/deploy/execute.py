@@ -10,6 +10,7 @@ command and for make up alike.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
@@ -25,7 +26,14 @@ from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy import preflight
 from todo_cloud.deploy.runner import Runner, ToolRunner
 from todo_cloud.deploy.secrets import RequiredSecret, our_charts, release_secrets
-from todo_cloud.deploy.state import ObserveError, history_argv, last_good_revision, observe, parse_history
+from todo_cloud.deploy.state import (
+    ObserveError,
+    history_argv,
+    last_good_revision,
+    observe,
+    observe_claims,
+    parse_history,
+)
 from todo_cloud.envs import Environment
 from todo_cloud.manifests import Manifest, object_id
 from todo_cloud.render import RenderError, parse_documents, render_chart
@@ -145,6 +153,10 @@ def deploy(
 ) -> Outcome:
     """The deploy of one environment against whatever cluster `runner` reaches."""
     state = observe(runner, env, {r.ref.namespace for r in required})
+    if state.complete and not state.first_install:
+        sets = {(d.get("metadata") or {}).get("namespace") or env.namespace for d in manifests
+                if d.get("kind") == "StatefulSet"}
+        state = dataclasses.replace(state, statefulset_claims=observe_claims(runner, env, sets))
     meta = yaml.safe_load((opts.chart / "Chart.yaml").read_text()) if (opts.chart / "Chart.yaml").is_file() else {}
     chart = (str(meta.get("name", "")), str(meta.get("version", "")))
     problems = preflight.check(env, state, manifests, required, charts, chart, crd_apis)

@@ -5,7 +5,10 @@
 1. crds: the CRDs of the pinned chart archives, applied server-side (every install and upgrade);
 2. infrastructure (first install only): the release with `global.workloads.enabled=false`, then a wait
    until the Dapr sidecar injector is available (app pods created before it would start without sidecar);
-3. release: the full release, `--rollback-on-failure`, bounded wait, timeout and history;
+3. statefulsets (upgrades only): each StatefulSet of the release whose claim templates differ from the running
+   one's (a profile switch, a new volume size: Kubernetes refuses to change them) is deleted with
+   `--cascade=orphan`, its pods and volumes left running, for the release to create it again;
+   release: the full release, `--rollback-on-failure`, bounded wait, timeout and history;
 4. health: `helm test`, then the rollout status of every Deployment and StatefulSet of the release.
 """
 
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from todo_cloud.deploy.state import ClusterState
+from todo_cloud.deploy.state import ClusterState, claim_shapes
 from todo_cloud.envs import Environment, namespace_objects
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.render import Manifest
@@ -123,6 +126,27 @@ def workloads(manifests: list[Manifest], namespace: str) -> list[tuple[str, str,
     return sorted(found)
 
 
+def changed_claim_templates(manifests: list[Manifest], namespace: str, state: ClusterState
+                            ) -> list[tuple[str, str, str]]:
+    """(namespace, name, what changed) of each StatefulSet of the release that runs with other claim
+    templates than the rendered ones."""
+    changed = []
+    for obj in manifests:
+        if obj.get("kind") != "StatefulSet":
+            continue
+        meta = obj.get("metadata") or {}
+        key = (meta.get("namespace") or namespace, meta["name"])
+        live, want = state.statefulset_claims.get(key), claim_shapes(obj)
+        if live is not None and live != want:
+            changed.append((*key, f"{_shapes(live)} -> {_shapes(want)}"))
+    return sorted(changed)
+
+
+def _shapes(shapes: frozenset[tuple[str, str, float]]) -> str:
+    return ", ".join(f"{name} {size / 2**30:g}Gi{' ' + cls if cls else ''}" for name, cls, size in sorted(shapes)) \
+        or "none"
+
+
 def namespace_manifests(env: Environment) -> str:
     """The environment's Namespaces with their Pod Security labels (envs.namespace_objects), one YAML stream."""
     return yaml.safe_dump_all(namespace_objects(env), sort_keys=False)
@@ -148,6 +172,12 @@ def build(env: Environment, state: ClusterState, manifests: list[Manifest], crd_
             steps.append(Step("infrastructure", f"wait until deployment/{name} is available",
                               ("kubectl", "wait", f"deployment/{name}", "--context", ctx, "--namespace", ns,
                                "--for=condition=Available", f"--timeout={opts.timeout}")))
+    if not first:
+        for ns, name, change in changed_claim_templates(manifests, env.namespace, state):
+            steps.append(Step("statefulsets", f"recreate statefulset/{name} around its pods and volumes (claim "
+                                              f"templates {change})",
+                              ("kubectl", "delete", "statefulset", name, "--context", ctx, "--namespace", ns,
+                               "--cascade=orphan", "--wait=true")))
     steps.append(Step("release", "upgrade the full release (rolls back by itself on failure)",
                       helm_upgrade(env, opts)))
     steps.append(Step("health", "helm test", ("helm", "test", env.release, "--namespace", env.namespace,

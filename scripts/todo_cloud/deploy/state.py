@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from todo_cloud.deploy.runner import Result, Runner
 from todo_cloud.envs import Environment
+from todo_cloud.manifests import quantity, volume_claims
+
+# A StatefulSet's claim template as the deploy compares them: name, StorageClass ("" for the default) and
+# requested size in bytes.
+ClaimShape = tuple[str, str, float]
 
 # Helm release statuses: a revision that once served (deployed now, or superseded by a later one).
 GOOD_STATUSES = ("deployed", "superseded")
@@ -38,6 +44,8 @@ class ClusterState:
     history: tuple[Revision, ...] = ()
     complete: bool = True
     api_versions: frozenset[str] = frozenset()
+    # (namespace, name) -> claim templates of each StatefulSet the cluster runs (read on upgrades only).
+    statefulset_claims: Mapping[tuple[str, str], frozenset[ClaimShape]] = field(default_factory=dict)
 
     @property
     def deployed(self) -> Revision | None:
@@ -113,3 +121,22 @@ def parse_api_groups(text: str) -> frozenset[str]:
     """Group/versions of an APIGroupList (`GET /apis`), plus the core `v1`."""
     groups = json.loads(text or "{}").get("groups", [])
     return frozenset({"v1", *(v["groupVersion"] for g in groups for v in g.get("versions", []))})
+
+
+def claim_shapes(doc: Mapping[str, Any]) -> frozenset[ClaimShape]:
+    """The claim templates of a StatefulSet (rendered or live) as the deploy compares them."""
+    return frozenset((c.claim, c.storage_class or "", quantity(c.size)) for c in volume_claims(doc))
+
+
+def observe_claims(runner: Runner, env: Environment, namespaces: Iterable[str]
+                   ) -> dict[tuple[str, str], frozenset[ClaimShape]]:
+    """The claim templates of every StatefulSet in `namespaces` (Kubernetes never changes them in place)."""
+    found: dict[tuple[str, str], frozenset[ClaimShape]] = {}
+    for ns in sorted(set(namespaces)):
+        got = runner(["kubectl", "get", "statefulsets", "--context", env.kube_context, "--namespace", ns,
+                      "--output", "json"])
+        if not got.ok:
+            raise ObserveError(f"listing the StatefulSets of namespace {ns} failed: {got.stderr.strip()}")
+        for item in json.loads(got.stdout or "{}").get("items") or []:
+            found[(ns, item["metadata"]["name"])] = claim_shapes(item)
+    return found

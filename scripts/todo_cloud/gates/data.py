@@ -28,6 +28,7 @@ DATA_SCHEMAS: dict[str, str] = {
     "config/kind.yaml": "kind.yamale",
     "config/kind-capacity.yaml": "kind-capacity.yamale",
     "config/prices.yaml": "prices.yamale",
+    "config/profiles.yaml": "profiles.yamale",
     "config/slos.yaml": "slos.yamale",
     "config/observability/alerts.yaml": "alerts.yamale",
     "config/observability/metrics.yaml": "metrics.yamale",
@@ -43,8 +44,10 @@ NON_STRICT = {"values.yamale"}
 
 
 def data_files() -> list[tuple[Path, Path]]:
-    """(data file, schema) pairs to check: every environment's values file and the schemed config files."""
+    """(data file, schema) pairs to check: every environment's values file, every profile's layer
+    (values/profiles/*.yaml) and the schemed config files."""
     pairs = [(envs.get(e).values_file, SCHEMAS / "values.yamale") for e in envs.names()]
+    pairs += [(f, SCHEMAS / "values.yamale") for f in sorted(envs.PROFILE_VALUES.glob("*.yaml"))]
     for rel, schema in DATA_SCHEMAS.items():
         if (REPO / rel).is_file() and (SCHEMAS / schema).is_file():
             pairs.append((REPO / rel, SCHEMAS / schema))
@@ -98,15 +101,32 @@ def secret_findings(where: str, values: Any) -> list[Finding]:
     return findings
 
 
+def _unknown_keys(where: str, values: dict[str, Any], defaults: dict[str, Any]) -> list[Finding]:
+    return [Finding(GATE, where, "override-only", f"{key}: not a key of the umbrella's values.yaml")
+            for key in values if key not in defaults]
+
+
 def override_findings(env: str, values: dict[str, Any], defaults: dict[str, Any]) -> list[Finding]:
     """An environment file overrides only top-level keys the umbrella defines, and names its environment."""
     where = f"values/{env}.yaml"
-    findings = [Finding(GATE, where, "override-only", f"{key}: not a key of the umbrella's values.yaml")
-                for key in values if key not in defaults]
+    findings = _unknown_keys(where, values, defaults)
     named = (values.get("global") or {}).get("environment", (defaults.get("global") or {}).get("environment"))
     if named != env:
         findings.append(Finding(GATE, where, "environment-name",
                                 f"global.environment: is {named!r}, expected {env!r}"))
+    return findings
+
+
+def profile_findings(name: str, values: dict[str, Any], defaults: dict[str, Any]) -> list[Finding]:
+    """A profile's layer overrides only top-level keys the umbrella defines, names no environment (it is
+    every environment's that runs it) and marks itself applied (`profile.applied: <name>`)."""
+    where = f"values/profiles/{name}.yaml"
+    findings = _unknown_keys(where, values, defaults)
+    if "environment" in (values.get("global") or {}):
+        findings.append(Finding(GATE, where, "profile-layer", "global.environment: a profile names no environment"))
+    applied = (values.get("profile") or {}).get("applied")
+    if applied != name:
+        findings.append(Finding(GATE, where, "profile-layer", f"profile.applied: is {applied!r}, expected {name!r}"))
     return findings
 
 
@@ -121,4 +141,8 @@ def check_data() -> list[Finding]:
         values = yaml.safe_load((VALUES / f"{env}.yaml").read_text()) or {}
         findings += override_findings(env, values, defaults)
         findings += secret_findings(f"values/{env}.yaml", values)
+    for file in sorted(envs.PROFILE_VALUES.glob("*.yaml")):
+        values = yaml.safe_load(file.read_text()) or {}
+        findings += profile_findings(file.stem, values, defaults)
+        findings += secret_findings(f"values/profiles/{file.name}", values)
     return findings

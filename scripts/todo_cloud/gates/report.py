@@ -13,10 +13,11 @@ config/kind-capacity.yaml).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from todo_cloud import cluster_shape
+from todo_cloud import cluster_shape, envs, profiles
 from todo_cloud.manifests import (
     containers,
     dapr_app_id,
@@ -27,6 +28,7 @@ from todo_cloud.manifests import (
     pod_spec,
     quantity,
     split_image,
+    volume_claims,
 )
 from todo_cloud.render import Manifest
 
@@ -229,12 +231,45 @@ def node_pool(env: str) -> dict[str, Any]:
     return {**row, "cpu": quantity(pool.cpu), "memory": quantity(pool.memory)}
 
 
-def monthly_cost(env: str, tf: dict[str, Any] | None = None, p: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Monthly cost of a cloud environment from its tfvars and the dated price table (local: none)."""
+def volumes(docs: list[Manifest], namespace: str, p: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every persistent volume of the release (todo_cloud.manifests.volume_claims) with its StorageClass (the
+    price table's `default_storage_class` for a claim without one), size in GiB, count and monthly price;
+    KeyError naming the object for a class the price table does not price."""
+    p = cluster_shape.prices() if p is None else p
+    rows = []
+    for doc in docs:
+        for claim in volume_claims(doc):
+            if not claim.count:
+                continue
+            cls = claim.storage_class or p["default_storage_class"]
+            if cls not in p["block_storage_per_gib"]:
+                raise KeyError(f"config/prices.yaml: block_storage_per_gib has no {cls!r} (StorageClass of "
+                               f"{object_id(doc, namespace)} claim {claim.claim})")
+            gib = quantity(claim.size) / 2**30
+            rows.append({"object": object_id(doc, namespace), "claim": claim.claim, "storage_class": cls,
+                         "size_gib": gib, "count": claim.count,
+                         "monthly": gib * claim.count * p["block_storage_per_gib"][cls]})
+    return rows
+
+
+def load_balancers(docs: list[Manifest], namespace: str) -> list[str]:
+    """Objects of the release for which DOKS creates a load balancer: each Gateway (the Gateway API
+    implementation puts a Service of type LoadBalancer in front of it) and each Service of type LoadBalancer."""
+    return [object_id(d, namespace) for d in docs
+            if (d.get("kind") == "Gateway" and str(d.get("apiVersion", "")).startswith("gateway.networking.k8s.io"))
+            or (d.get("kind") == "Service" and (d.get("spec") or {}).get("type") == "LoadBalancer")]
+
+
+def monthly_cost(env: str, docs: list[Manifest] | None = None, tf: dict[str, Any] | None = None,
+                 p: dict[str, Any] | None = None, namespace: str = "todo-chatbot") -> dict[str, Any]:
+    """Monthly cost of a cloud environment (local: none): nodes at the pool's minimum, HA control plane,
+    registry, database and Spaces from its tfvars (`tf`); volumes and load balancers from the rendered
+    release (`docs`); each at the dated price table's prices (`p`)."""
     if env == "local":
-        return {"total": 0, "items": {}, "note": "kind on a workstation: no cloud cost"}
+        return {"total": 0, "items": {}, "volumes": [], "note": "kind on a workstation: no cloud cost"}
     tf = cluster_shape.tfvars(env) if tf is None else tf
     p = cluster_shape.prices() if p is None else p
+    docs = docs or []
     node = p["node_sizes"][tf["node_size"]]["monthly"]
     items: dict[str, float] = {
         f"nodes ({tf['node_min_count']} x {tf['node_size']})": node * int(tf["node_min_count"]),
@@ -247,11 +282,24 @@ def monthly_cost(env: str, tf: dict[str, Any] | None = None, p: dict[str, Any] |
             raise KeyError(f"config/prices.yaml: database_sizes has no {size!r} (database_size of {env}.tfvars)")
         items[f"PostgreSQL ({tf.get('database_node_count', 1)} x {size})"] = \
             p["database_sizes"][size] * int(tf.get("database_node_count", 1))
-    items.update(p.get("extras") or {})
+    volume_rows = volumes(docs, namespace, p)
+    by_class: dict[str, float] = {}
+    for row in volume_rows:
+        by_class[row["storage_class"]] = by_class.get(row["storage_class"], 0.0) + row["size_gib"] * row["count"]
+    for cls, gib in sorted(by_class.items()):
+        items[f"volumes ({gib:g} GiB {cls})"] = gib * p["block_storage_per_gib"][cls]
+    balancers = load_balancers(docs, namespace)
+    if balancers:
+        items[f"load balancers ({len(balancers)})"] = p["load_balancer"] * len(balancers)
+    if tf.get("spaces_bucket_prefix"):
+        items["Spaces (subscription)"] = p["spaces"]
     total = sum(items.values())
     at_max = total + node * (int(tf["node_max_count"]) - int(tf["node_min_count"]))
-    return {"items": items, "total": total, "total_at_max_nodes": at_max, "seed_monthly": p["seed_monthly"],
-            "versus_seed": total - p["seed_monthly"], "price_date": str(p["date"]), "currency": p["currency"]}
+    unconfirmed = sorted(k for k, s in (p.get("sources") or {}).items() if not s.get("confirmed"))
+    return {"items": items, "total": round(total, 2), "total_at_max_nodes": round(at_max, 2),
+            "volumes": volume_rows, "load_balancers": balancers, "seed_monthly": p["seed_monthly"],
+            "versus_seed": round(total - p["seed_monthly"], 2), "price_date": str(p["date"]),
+            "currency": p["currency"], "unconfirmed_prices": unconfirmed}
 
 
 @dataclass
@@ -262,6 +310,8 @@ class Report:
     capacity: dict[str, Any] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=dict)
     goal: dict[str, Any] = field(default_factory=dict)
+    # The environment under each of its profiles, side by side (todo_cloud.profiles; production only).
+    profiles: list[dict[str, Any]] = field(default_factory=list)
 
 
 def production_goal(docs: list[Manifest], namespace: str) -> dict[str, Any]:
@@ -300,13 +350,37 @@ def pools_meeting_goal(docs: list[Manifest], namespace: str, p: dict[str, Any] |
     return sorted(found, key=lambda f: (f["monthly_nodes"], f["nodes"]))
 
 
-def build(env: str, docs: list[Manifest], namespace: str = "todo-chatbot") -> Report:
+def profile_view(env: str, name: str, docs: list[Manifest], namespace: str, in_use: bool) -> dict[str, Any]:
+    """One profile of the environment (its release rendered under that profile's layer): the whole monthly
+    bill with the control plane the profile asks for, what the release requests and stores, its verdict
+    against the capacity goal and what it gives up."""
+    profile = profiles.get(name)
+    tf = {**cluster_shape.tfvars(env), "ha_control_plane": profile.ha_control_plane}
+    cost = monthly_cost(env, docs, tf, namespace=namespace)
+    release = capacity(docs, namespace, GOAL_POOL["nodes"], 1.0, 1.0)["total"]  # DaemonSets on the goal pool
+    budget = profile.budget_monthly
+    return {"name": name, "title": profile.title, "description": profile.description, "in_use": in_use,
+            "ha_control_plane": profile.ha_control_plane, "budget_monthly": budget,
+            "within_budget": None if budget is None else cost["total"] <= budget, "monthly": cost["total"],
+            "cost": cost, "cpu_requests": release["cpu_requests"], "memory_requests": release["memory_requests"],
+            "volumes_gib": sum(v["size_gib"] * v["count"] for v in cost["volumes"]),
+            "goal": production_goal(docs, namespace),
+            "gives_up": [{"what": g.what, "instead": g.instead} for g in profile.gives_up]}
+
+
+def build(env: str, docs: list[Manifest], namespace: str = "todo-chatbot",
+          profile_docs: dict[str, list[Manifest]] | None = None) -> Report:
+    """The report of `env` as rendered (`docs`, under the profile it runs), and under each profile of
+    `profile_docs` (name -> the release rendered under it) side by side."""
     pool = node_pool(env)
     goal = production_goal(docs, namespace) if env == "production" else {}
     system = system_pods(pool["nodes"]) if env != "local" else []
+    running = envs.get(env).profile
+    views = [profile_view(env, name, pdocs, namespace, name == running)
+             for name, pdocs in (profile_docs or {}).items()]
     return Report(env, image_inventory(docs, namespace), pool,
-                  capacity(docs, namespace, pool["nodes"], pool["cpu"], pool["memory"], system), monthly_cost(env),
-                  goal)
+                  capacity(docs, namespace, pool["nodes"], pool["cpu"], pool["memory"], system),
+                  monthly_cost(env, docs, namespace=namespace), goal, views)
 
 
 def _gi(b: float) -> str:
@@ -358,6 +432,46 @@ def render_table(r: Report) -> str:
         out.append(f"{'at max nodes':48s} {cost['total_at_max_nodes']:8.2f}")
         out.append(f"versus the seed's ~${cost['seed_monthly']}/month: {cost['versus_seed']:+.2f} "
                    f"(prices of {cost['price_date']}, {cost['currency']})")
+        if cost.get("unconfirmed_prices"):
+            out.append(f"prices NOT confirmed by the searched pages (config/prices.yaml sources): "
+                       f"{', '.join(cost['unconfirmed_prices'])}")
+        out += ["", f"volumes of {r.env}: per month, count x size, StorageClass, object (claim)"]
+        for v in cost.get("volumes", []):
+            out.append(f"  {v['monthly']:6.2f}  {v['count']} x {v['size_gib']:g} GiB  {v['storage_class']}  "
+                       f"{v['object']} ({v['claim']})")
+        for lb in cost.get("load_balancers", []):
+            out.append(f"load balancer for {lb}")
     else:
         out.append(cost.get("note", ""))
+    if r.profiles:
+        out += render_profiles(r)
     return "\n".join(out)
+
+
+def render_profiles(r: Report) -> list[str]:
+    """The profiles side by side, then what each gives up."""
+    views = r.profiles
+    width = max(24, *(len(v["name"]) + 8 for v in views))
+    out = ["", f"== profiles of {r.env} side by side (config/profiles.yaml; * in use)",
+           f"{'':34s}" + "".join(f"{v['name'] + (' *' if v['in_use'] else ''):>{width}s}" for v in views)]
+
+    def row(label: str, cell: Callable[[dict[str, Any]], str]) -> None:
+        out.append(f"{label:34s}" + "".join(f"{cell(v):>{width}s}" for v in views))
+
+    row("monthly, all in", lambda v: f"${v['monthly']:.2f}")
+    row("budget", lambda v: "-" if v["budget_monthly"] is None else
+        f"${v['budget_monthly']:g} {'kept' if v['within_budget'] else 'EXCEEDED'}")
+    row("HA control plane", lambda v: "yes" if v["ha_control_plane"] else "no")
+    row("release requests (CPU / memory)", lambda v: f"{v['cpu_requests']:.2f} / {_gi(v['memory_requests'])}")
+    row("volumes", lambda v: f"{v['volumes_gib']:g} GiB")
+    goal = views[0]["goal"]
+    row(f"headroom on {goal['nodes']} x {goal['node_size']} (CPU/mem)",
+        lambda v: f"{v['goal']['cpu_headroom']:.0%} / {v['goal']['memory_headroom']:.0%}")
+    row(f"capacity goal (>= {goal['headroom_goal']:.0%} both)",
+        lambda v: "met" if v["goal"]["fits_with_headroom"] else "NOT met")
+    row("cheapest pool meeting the goal", lambda v: next(
+        (f"{p['nodes']} x {p['node_size']}" for p in v["goal"]["pools_meeting_goal"]), "none"))
+    for v in views:
+        if v["gives_up"]:
+            out.append(f"{v['name']} gives up: " + "; ".join(g["what"] for g in v["gives_up"]) + " (docs/COST.md)")
+    return out

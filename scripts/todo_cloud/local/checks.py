@@ -93,7 +93,7 @@ def local_registry() -> str:
 def release_requirements(manifests: list[Manifest]) -> list[RequiredSecret]:
     """The Secrets (with their keys) the local release reads but does not create."""
     env = envs.get(ENV)
-    return release_secrets(manifests, env.namespace, [env.values_file])
+    return release_secrets(manifests, env.namespace, env.values_files)
 
 
 @dataclass

@@ -239,7 +239,7 @@ def load_images(ctx: Context) -> None:
 
 def deploy() -> None:
     env = envs.get(ENV)
-    outcome = deploy_release(env, Options(values=(env.values_file,)))
+    outcome = deploy_release(env, Options(values=env.values_files))
     if outcome is not Outcome.OK:
         raise DeployFailed(int(outcome))
 

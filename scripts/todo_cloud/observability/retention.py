@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from todo_cloud import envs
+from todo_cloud import envs, profiles
 from todo_cloud.observability import ObservabilityError
 from todo_cloud.paths import REPO, UMBRELLA
 from todo_cloud.render import deep_merge, lookup
@@ -64,10 +64,16 @@ def check_values(values: Mapping, source: str) -> None:
 
 
 def check_environments(defaults: Path = UMBRELLA / "values.yaml") -> None:
-    """Check the umbrella defaults merged with every environment's values file."""
+    """Check the umbrella defaults merged with every environment's values files, under each profile of
+    config/profiles.yaml for an environment that runs one."""
     base = yaml.safe_load(defaults.read_text()) or {}
     check_values(base, str(defaults.relative_to(REPO)))
     for name in envs.names():
-        file = envs.get(name).values_file
-        merged = deep_merge(base, yaml.safe_load(file.read_text()) or {})
-        check_values(merged, str(file.relative_to(REPO)))
+        env = envs.get(name)
+        variants = [profiles.values_files(env, p) for p in profiles.all_profiles()] if env.profile \
+            else [env.values_files]
+        for files in variants:
+            merged = base
+            for file in files:
+                merged = deep_merge(merged, yaml.safe_load(file.read_text()) or {})
+            check_values(merged, " + ".join(str(f.relative_to(REPO)) for f in files if f.is_relative_to(REPO)))

@@ -170,7 +170,8 @@ def _render(env: envs.Environment, values: Mapping[str, Any]) -> list[Manifest]:
     with tempfile.TemporaryDirectory(prefix="todo-pins-") as tmp:
         path = Path(tmp) / f"{env.name}.yaml"
         path.write_text(yaml.safe_dump(dict(values), sort_keys=False))
-        return render_chart(UMBRELLA, [path], release=env.release, namespace=env.namespace)
+        layers = [f for f in env.values_files if f != env.values_file]  # the profile's layer, if any
+        return render_chart(UMBRELLA, [*layers, path], release=env.release, namespace=env.namespace)
 
 
 def plan(env_name: str, resolver: Resolver, config: PinConfig | None = None,

@@ -103,7 +103,8 @@ BAD = {
         "kafka.nodePools.dual-role.resources.requests.memory"),
     "cruise control limit below its request": (
         "production",
-        {"kafka": {"cruiseControl": {"resources": {"requests": {"memory": "600Mi"}, "limits": {"memory": "512Mi"}}}}},
+        {"kafka": {"cruiseControl": {"enabled": True,  # off under production's seed-budget profile
+                                     "resources": {"requests": {"memory": "600Mi"}, "limits": {"memory": "512Mi"}}}}},
         "kafka.cruiseControl.resources.limits.memory"),
     "topic operator limit below its request": (
         "production",

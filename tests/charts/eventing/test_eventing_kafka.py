@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from eventing_chart import CLUSTER, REMOTE, render_platform
 
+from todo_cloud import envs
 from todo_cloud.render import Manifest, find, get
 
 
@@ -115,11 +116,18 @@ def test_jmx_metrics_come_from_the_metrics_config_map(platform: list[Manifest]) 
     assert "kafka_$1_$2_$3" in data[key["key"]]
 
 
+# Profiles of production (config/profiles.yaml) without Cruise Control (docs/COST.md).
+NO_CRUISE_CONTROL = {"seed-budget"}
+
+
 @pytest.mark.parametrize("env", REMOTE)
-def test_remote_environments_run_cruise_control_and_the_exporter(env: str) -> None:
+def test_remote_environments_run_the_exporter_and_cruise_control_unless_their_profile_gives_it_up(env: str) -> None:
     spec = kafka(render_platform(env))
-    assert spec["cruiseControl"]["metricsConfig"]["type"] == "jmxPrometheusExporter"
     assert spec["kafkaExporter"]["groupRegex"] == ".*"
+    if envs.get(env).profile in NO_CRUISE_CONTROL:
+        assert "cruiseControl" not in spec
+    else:
+        assert spec["cruiseControl"]["metricsConfig"]["type"] == "jmxPrometheusExporter"
 
 
 def test_platform_resources_do_not_depend_on_the_workloads_switch(env_name: str) -> None:

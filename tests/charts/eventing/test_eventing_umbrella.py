@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-from todo_cloud import deps
+import pytest
+
+from todo_cloud import deps, envs
 from todo_cloud.render import Manifest, find, get, render_environment
 
 DAPR_HA = ("dapr-operator", "dapr-sentry", "dapr-sidecar-injector")
+# Profiles of production (config/profiles.yaml) that run the Dapr control plane in HA.
+DAPR_HA_PROFILES = {"ha"}
+
+
+def dapr_ha(env_name: str) -> bool:
+    return env_name == "production" and envs.get("production").profile in DAPR_HA_PROFILES
 
 
 def replicas(release: list[Manifest], kind: str, name: str) -> int:
     return get(release, kind, name)["spec"]["replicas"]
 
 
-def test_dapr_control_plane_is_highly_available_only_in_production(release: list[Manifest], env_name: str) -> None:
-    want = 3 if env_name == "production" else 1
+def test_dapr_control_plane_is_highly_available_only_in_production_under_an_ha_profile(
+        release: list[Manifest], env_name: str) -> None:
+    want = 3 if dapr_ha(env_name) else 1
     for name in DAPR_HA:
         assert replicas(release, "Deployment", name) == want, name
     assert replicas(release, "StatefulSet", "dapr-placement-server") == want
 
 
-def test_production_dapr_replicas_spread_by_hostname(upstream_charts: deps.DepsStatus) -> None:
+@pytest.mark.parametrize("profile", sorted(DAPR_HA_PROFILES))
+def test_production_dapr_replicas_spread_by_hostname(upstream_charts: deps.DepsStatus, profile: str) -> None:
     del upstream_charts
-    release = render_environment("production")
+    release = render_environment("production", profile=profile)
     for name in DAPR_HA:
         affinity = get(release, "Deployment", name)["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
         term = affinity["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
@@ -33,7 +43,7 @@ def test_dapr_scheduler_runs_three_replicas_on_persistent_volumes(release: list[
     assert scheduler["replicas"] == 3
     (claim,) = scheduler["volumeClaimTemplates"]
     size = claim["spec"]["resources"]["requests"]["storage"]
-    assert size == ("16Gi" if env_name == "production" else "1Gi")
+    assert size == ("16Gi" if dapr_ha(env_name) else "1Gi")
 
 
 def test_mtls_is_on_in_the_control_plane(release: list[Manifest]) -> None:

@@ -11,10 +11,12 @@ import yaml
 from todo_cloud import envs
 from todo_cloud.observability import ObservabilityError, retention
 from todo_cloud.paths import UMBRELLA
-from todo_cloud.render import deep_merge
+from todo_cloud.render import deep_merge, lookup
 
 DEFAULTS = yaml.safe_load((UMBRELLA / "values.yaml").read_text())
-PRODUCTION = deep_merge(DEFAULTS, yaml.safe_load(envs.get("production").values_file.read_text()))
+PRODUCTION = DEFAULTS
+for _file in envs.get("production").values_files:  # its profile's layer, then its own file
+    PRODUCTION = deep_merge(PRODUCTION, yaml.safe_load(_file.read_text()))
 
 
 def with_value(path: tuple[str, ...], value: object) -> dict:
@@ -52,5 +54,6 @@ def test_retention_size_not_below_the_volume_fails(size: str) -> None:
 
 def test_volume_without_retention_size_fails() -> None:
     values = with_value(("kube-prometheus-stack", "prometheus", "prometheusSpec", "retentionSize"), "")
-    with pytest.raises(ObservabilityError, match="retentionSize: needed below the volume size 50Gi"):
+    volume = lookup(PRODUCTION, retention.VOLUME)
+    with pytest.raises(ObservabilityError, match=f"retentionSize: needed below the volume size {volume}"):
         retention.check_values(values, "values/production.yaml")

@@ -17,11 +17,16 @@ from todo_cloud.render import Manifest, find, get
 
 PROMETHEUS = "todo-chatbot-kube-promethe-prometheus"
 ALERTMANAGER = "todo-chatbot-kube-promethe-alertmanager"
+# production's profile (config/profiles.yaml) -> what it runs, as EXPECTED below
+PROFILES = {
+    "seed-budget": (1, "10Gi", 1, "s3", "memory"),
+    "ha": (2, "50Gi", 3, "s3", "badger"),
+}
 # environment -> (Prometheus replicas, volume or None, Alertmanager replicas, Loki storage, Jaeger backend)
 EXPECTED = {
     "local": (1, None, 1, "filesystem", "memory"),
     "staging": (1, "10Gi", 2, "s3", "memory"),
-    "production": (2, "50Gi", 3, "s3", "badger"),
+    "production": PROFILES[str(envs.get("production").profile)],
 }
 
 
