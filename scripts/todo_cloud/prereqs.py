@@ -134,6 +134,38 @@ def _checkov() -> Path:
         raise Missing(f"checkov: {exc}") from exc
 
 
+def _postgres_find() -> Path:
+    from todo_cloud.runtime import postgres
+
+    try:
+        return postgres.find_server()
+    except postgres.PostgresMissing as exc:
+        raise Missing(f"postgresql: {exc} (or `make prereqs`, as root)") from exc
+
+
+def _postgres_make() -> Path:
+    """Debian's server package for this release, installed with apt-get when this process is root (as CI runs);
+    otherwise Missing, naming the command to run."""
+    import os
+
+    from todo_cloud.runtime import postgres
+
+    package = postgres.debian_package()
+    if os.geteuid() != 0:
+        raise Missing(f"postgresql: the server is not installed and this is not root: run "
+                      f"`sudo apt-get install --no-install-recommends {package}`")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        run(["apt-get", "install", "-y", "--no-install-recommends", package], timeout=900, env=env)
+    except (CommandError, TimeoutExpired):
+        try:  # a machine whose package lists are stale or empty
+            run(["apt-get", "update"], timeout=600, env=env)
+            run(["apt-get", "install", "-y", "--no-install-recommends", package], timeout=900, env=env)
+        except (CommandError, TimeoutExpired) as exc:
+            raise Missing(f"postgresql: apt-get install {package} failed: {str(exc).splitlines()[0]}") from exc
+    return _postgres_find()
+
+
 def _crd_pins() -> list[str]:
     from todo_cloud.gates import external_crds
 
@@ -150,10 +182,13 @@ def all_prerequisites() -> list[Prerequisite]:
         _go("promtool", "promtool check/test rules"),
         _go("jaeger", "Jaeger v2 of the runtime suite"),
         _go("daprd", "the Dapr sidecar of the runtime suite"),
+        _go("rclone", "the dump job's upload step and the S3 server of the PostgreSQL dump drill"),
         Prerequisite("sim", "the simulated cluster's binaries (tools/sim/build.sh)", BUILD, _sim_find, _sim_make),
         _go("tofu", "OpenTofu of tests/terraform"),
         *(Prerequisite(f"crds-{n}", f"the {n} CRDs of [external_crds.{n}] (Go module proxy)", DOWNLOAD,
                        partial(_crds, n), partial(_crds, n)) for n in _crd_pins()),
+        Prerequisite("postgresql", "Debian's PostgreSQL server of the runtime suite and the dump drill", DOWNLOAD,
+                     _postgres_find, _postgres_make),
         Prerequisite("kafka-jars", "the Kafka broker's jars of tools/kafka/jars.lock (Maven)", DOWNLOAD,
                      _kafka_jars_find, _kafka_jars_make),
     ]

@@ -32,7 +32,6 @@ from typing import Any
 
 import pytest
 
-from todo_cloud import gobuild
 from todo_cloud.paths import DOCS, REPO
 from todo_cloud.processes import Supervisor
 from todo_cloud.run import CommandError, run
@@ -107,21 +106,18 @@ def objects(folder: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def rclone() -> Path:
-    """The pinned rclone, built from the Go module proxy when absent; the drill fails (never skips) without it."""
-    try:
-        return gobuild.build("rclone")
-    except gobuild.BuildError as exc:
-        pytest.fail(f"the dump drill needs rclone (versions.toml [go_builds.rclone]): {exc}")
+def rclone(prerequisite: Callable[[str], Path]) -> Path:
+    """The pinned rclone (`make prereqs` builds it); the drill fails, never skips, without it."""
+    return prerequisite("rclone")
 
 
 @pytest.fixture(scope="module")
 def drill(tmp_path_factory: pytest.TempPathFactory, rendered_objects: Callable, platform_values: Callable,
-          rclone: Path) -> Iterator[Drill]:
+          rclone: Path, prerequisite: Callable[[str], Path]) -> Iterator[Drill]:
     values = platform_values(ENV)["postgresDump"]
     job = pd.job(rendered_objects(ENV))
     work = tmp_path_factory.mktemp("postgres-dump")
-    pg_bin = postgres.find_server()
+    pg_bin = prerequisite("postgresql")
     folders = {name: work / name for name in ("secrets", "dump", "home", "s3", "download")}
     for folder in folders.values():
         folder.mkdir()
