@@ -369,9 +369,9 @@ def test_the_report_names_the_pools_that_meet_the_production_goal(production_rep
 @pytest.mark.upstream
 @pytest.mark.xfail(strict=True, reason=(
     "NOT met with the recorded figures by the profile production runs, seed-budget (docs/COST.md, "
-    "docs/MONITORING.md 'Capacity at minimum replicas'): the release requests ~5.4Gi and DOKS's own pods "
-    "~1.25Gi (partly estimated, config/prices.yaml) of 3 x 2.5Gi allocatable, memory headroom about 12% "
-    "(CPU 30%); the ha profile is at about -5%. Kafka with its operators (~2.2Gi; the platform chart refuses "
+    "docs/MONITORING.md 'Capacity at minimum replicas'): the release requests ~5.6Gi and DOKS's own pods "
+    "~1.25Gi (partly estimated, config/prices.yaml) of 3 x 2.5Gi allocatable, memory headroom about 8% "
+    "(CPU 29%); the ha profile is at about -8%. Kafka with its operators (~2.2Gi; the platform chart refuses "
     "fewer than 3 brokers in production) and the apps' 2 replicas each (1Gi; the app chart's production "
     "guard) are most of it; 20% needs 4 x s-2vcpu-4gb (the report lists the pools). The allocatable and "
     "system-pod figures stay unconfirmed until `make check-nodes ENV=production ARGS=--write` records a live "
