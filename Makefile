@@ -90,8 +90,8 @@ sim-down: bootstrap ## stop the simulated cluster
 tf-validate: bootstrap ## terraform init -backend=false && validate for staging and production
 	@$(CLI) terraform validate
 
-bench: bootstrap deps prereqs ## wall times against targets: bootstrap when done, render per env, the gates, the suite
-	@$(CLI) bench
+bench: bootstrap deps prereqs ## wall times against targets: bootstrap when done, render per env, the gates, the suites [ARGS=--make-test both]
+	@$(CLI) bench $(ARGS)
 
 lock: ## re-freeze requirements.lock and tools/checkov.lock from the top-level pins
 	@PYTHONPATH=scripts python3 -m todo_cloud.lock

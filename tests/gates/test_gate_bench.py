@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from todo_cloud.commands import bench
+from todo_cloud.paths import REPO
+from todo_cloud.run import run
 
 
 def test_the_table_shows_each_step_against_its_target_with_the_exit_code() -> None:
@@ -81,3 +83,30 @@ def test_the_runtime_suite_is_timed_warm_and_a_failed_warm_up_is_its_error(tmp_p
     assert (timing.step, timing.exit_code, timing.note) == (bench.RUNTIME_SUITE, None,
                                                             "error: warming up: daprd could not be built: no Go")
     assert bench.failed([timing]) == [timing]
+
+
+def test_a_make_test_that_failed_fails_the_bench_however_fast() -> None:
+    failed = bench.Timing("make test (cold, fresh clone)", 600.0, bench.MAKE_TEST_TARGETS["cold"], "", 2)
+    slow = bench.Timing("make test (warm, fresh clone)", 800.0, bench.MAKE_TEST_TARGETS["warm"], "", 0)
+    ok = bench.Timing("make test (warm, fresh clone)", 500.0, bench.MAKE_TEST_TARGETS["warm"], "", 0)
+    assert bench.failed([failed, slow, ok]) == [failed, slow]
+
+
+def test_a_cold_make_test_has_a_home_of_its_own_and_no_cache_of_the_machine(tmp_path: Path) -> None:
+    base = {"HOME": "/root", "PATH": "/usr/bin", "GOPROXY": "https://proxy", "TODO_CLOUD_CHART_MIRROR": "/m"}
+    env = bench.cold_environment(tmp_path / "home", base)
+    home = str(tmp_path / "home")
+    for variable in ("HOME", "XDG_CACHE_HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "PIP_CACHE_DIR"):
+        assert env[variable].startswith(home), variable
+    assert "TODO_CLOUD_CHART_MIRROR" not in env, "the chart mirror is found beside the clone, as in CI"
+    assert (env["PATH"], env["GOPROXY"]) == ("/usr/bin", "https://proxy")
+
+
+def test_the_fresh_clone_is_head_beside_the_shared_folder(tmp_path: Path) -> None:
+    clone = bench.fresh_clone(tmp_path)
+    head = run(["git", "rev-parse", "HEAD"], cwd=REPO).stdout.strip()
+    assert run(["git", "rev-parse", "HEAD"], cwd=clone).stdout.strip() == head
+    assert not (clone / ".venv").exists()
+    shared = REPO.parent / "shared"
+    if shared.is_dir():
+        assert (tmp_path / "shared").resolve() == shared.resolve()

@@ -10,7 +10,12 @@ against the targets of the platform.
 4. the whole offline suite (`pytest -n auto -m "not cluster and not network"`): < 90 s;
 5. the simulated cluster's control plane started and its fake nodes Ready, binaries cached: < 30 s;
 6. the runtime suite warm (`todo-cloud test --suite runtime`: Kafka, daprd, PostgreSQL, Prometheus, Jaeger and
-   the reference workloads as real processes; builds and jars cached): < 3 minutes on 2 cores (issue 14).
+   the reference workloads as real processes; builds and jars cached): < 3 minutes on 2 cores (issue 14);
+7. on request (`--make-test warm|cold|both`), the whole `make test` on a fresh clone of HEAD, as `.ci/run` runs
+   it: warm (this machine's caches: built tools, jars, charts, Go and pip caches) < 12 minutes; cold (a home
+   of its own, so no cache of any kind: every tool built, every package downloaded) < 60 minutes, both on
+   2 cores. The clone sits beside a link to this repository's `../shared` (the chart mirror and the Go
+   module proxy, as beside CI's clone). A `make test` that fails fails the bench however fast it was.
 
 Prints a table whose verdict names the exit code of what was timed, and exits 1 when a target is missed, or
 when the bootstrap, a `helm template`, a render, the simulated cluster's start or the runtime suite did not
@@ -44,7 +49,9 @@ RUNTIME_SUITE_TARGET = 180.0
 RUNTIME_SUITE = "runtime suite (warm)"
 # Steps that must succeed for their time to mean anything (the simulated cluster's binaries are a prerequisite
 # `make bench` builds first, like `make test`: a start that cannot run is a failure, not a time).
-MUST_SUCCEED = ("bootstrap", "helm template", "render", "simulated cluster start", RUNTIME_SUITE)
+MUST_SUCCEED = ("bootstrap", "helm template", "render", "simulated cluster start", RUNTIME_SUITE, "make test")
+MAKE_TEST_TARGETS = {"warm": 12 * 60.0, "cold": 60 * 60.0}
+MAKE_TEST_TIMEOUT = 3 * 3600
 
 # What an action reports: a note, and the exit code of what it ran (None: it never ran to an end).
 Outcome = tuple[str, int | None]
@@ -143,6 +150,48 @@ def runtime_suite(cli: Path, warm: Callable[[], None] = warm_runtime) -> Timing:
     return timed(RUNTIME_SUITE, RUNTIME_SUITE_TARGET, _command([cli, "test", "--suite", "runtime", "--", "-q"]))
 
 
+def fresh_clone(where: Path) -> Path:
+    """A clone of HEAD at `where`/main, beside a link `where`/shared to this repository's ../shared (when it
+    exists), as CI's clone sits beside the machine's shared folder."""
+    shared = REPO.parent / "shared"
+    where.mkdir(parents=True, exist_ok=True)
+    if shared.is_dir():
+        (where / "shared").symlink_to(shared)
+    run_command(["git", "clone", "--quiet", "--no-local", REPO, where / "main"], timeout=600)
+    return where / "main"
+
+
+def cold_environment(home: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a `make test` with no cache of any kind: HOME, the XDG cache, Go's module and build
+    caches, pip's cache in `home` (empty); pyenv's root (the machine's Python) and the rest kept."""
+    env = dict(base if base is not None else os.environ)
+    if "PYENV_ROOT" not in env and (Path.home() / ".pyenv").is_dir():
+        env["PYENV_ROOT"] = str(Path.home() / ".pyenv")
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), GOPATH=str(home / "go"),
+               GOMODCACHE=str(home / "go" / "pkg" / "mod"), GOCACHE=str(home / ".cache" / "go-build"),
+               PIP_CACHE_DIR=str(home / ".cache" / "pip"))
+    for variable in ("TODO_CLOUD_CHART_MIRROR", "TODO_CLOUD_SIM_BIN"):
+        env.pop(variable, None)
+    return env
+
+
+def make_test(kind: str, work: Path) -> Timing:
+    """`make test` on a fresh clone of HEAD, warm (this machine's caches) or cold (a home of its own)."""
+    step = f"make test ({kind}, fresh clone)"
+    target = MAKE_TEST_TARGETS[kind]
+    try:
+        clone = fresh_clone(work / kind)
+    except Exception as exc:  # reported like any broken step
+        return Timing(step, 0.0, target, f"error: cloning: {str(exc).splitlines()[0][:100]}")
+    env = cold_environment(work / kind / "home") if kind == "cold" else None
+
+    def action() -> Outcome:
+        proc = run_command(["make", "test"], check=False, cwd=clone, env=env, timeout=MAKE_TEST_TIMEOUT)
+        tail = [line for line in proc.stdout.splitlines() if " passed" in line or " failed" in line][-1:]
+        return (tail[0].strip("= ") if tail else (proc.stderr or proc.stdout).strip()[-120:]), proc.returncode
+    return timed(step, target, action)
+
+
 def render_steps(env: str) -> list[Timing]:
     """A raw `helm template` of the environment, then the harness on the same input against 1.5x its time."""
     raw = timed(f"helm template {env} (raw)", HELM_TEMPLATE_TARGET, _helm_template(env))
@@ -152,7 +201,8 @@ def render_steps(env: str) -> list[Timing]:
     return [raw, harness]
 
 
-def measure(include_suite: bool = True, include_runtime: bool = True) -> list[Timing]:
+def measure(include_suite: bool = True, include_runtime: bool = True, make_tests: tuple[str, ...] = ()) -> list[
+        Timing]:
     cli = VENV / "bin" / "todo-cloud"
     python_env = dict(os.environ, PYTHONPATH=str(REPO / "scripts"))
     timings = [timed("bootstrap (all in place)", BOOTSTRAP_TARGET,
@@ -172,6 +222,9 @@ def measure(include_suite: bool = True, include_runtime: bool = True) -> list[Ti
     if include_suite:
         timings.append(timed("offline suite (pytest -n auto)", SUITE_TARGET, _command(
             [VENV / "bin" / "python", "-m", "pytest", "-n", "auto", "-q", "-m", "not cluster and not network"])))
+    if make_tests:
+        with tempfile.TemporaryDirectory(prefix="todo-bench-make-test-") as tmp:
+            timings += [make_test(kind, Path(tmp)) for kind in make_tests]
     return timings
 
 
@@ -191,10 +244,14 @@ def failed(timings: list[Timing]) -> list[Timing]:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-suite", action="store_true", help="leave out the offline suite")
     parser.add_argument("--no-runtime", action="store_true", help="leave out the runtime suite")
+    parser.add_argument("--make-test", choices=("warm", "cold", "both"),
+                        help="also time the whole `make test` on a fresh clone: warm (< 12 min), cold (no cache of "
+                             "any kind, < 60 min) or both")
 
 
 def run(args: argparse.Namespace) -> int:
-    timings = measure(include_suite=not args.no_suite, include_runtime=not args.no_runtime)
+    kinds = {None: (), "warm": ("warm",), "cold": ("cold",), "both": ("warm", "cold")}[args.make_test]
+    timings = measure(include_suite=not args.no_suite, include_runtime=not args.no_runtime, make_tests=kinds)
     print(table(timings))
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} (timings on a busy machine run slow)")
     return 1 if failed(timings) else 0
