@@ -5,6 +5,7 @@ bucket the settings must name is Terraform's (its tfvars), never restated here."
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
@@ -14,6 +15,7 @@ import pytest
 
 from todo_cloud import cluster_shape, envs
 from todo_cloud.gates import backups, data
+from todo_cloud.observability import rules
 from todo_cloud.render import subchart_values
 
 Edit = Callable[[dict[str, Any]], None]
@@ -223,3 +225,10 @@ def test_go_durations(text: str, span: timedelta) -> None:
 def test_what_is_not_a_go_duration(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration"):
         backups.parse_duration(text)
+
+
+def test_the_not_run_alert_waits_the_longest_interval_a_schedule_may_have_plus_an_hour() -> None:
+    [rule] = [r for g in rules.rule_groups().values() for r in g if r.get("alert") == "VeleroBackupNotRun"]
+    hours = re.search(r"> (\d+) \* 3600", rule["expr"])
+    assert hours, rule["expr"]
+    assert timedelta(hours=int(hours.group(1))) == backups.MAX_INTERVAL + timedelta(hours=1)
