@@ -230,7 +230,8 @@ CASES = {
         "alert_rule_test": [
             {"eval_time": "10m", "alertname": "VeleroDown", "exp_alerts": []},
             {"eval_time": "20m", "alertname": "VeleroDown", "exp_alerts": []},
-            {"eval_time": "30m", "alertname": "VeleroDown", "exp_alerts": [expected("VeleroDown", {"namespace": NS}, 1)]},
+            {"eval_time": "30m", "alertname": "VeleroDown",
+             "exp_alerts": [expected("VeleroDown", {"namespace": NS}, 1)]},
         ],
     },
     "velero-not-installed-stays-quiet": {
