@@ -169,6 +169,7 @@ CASES = {
             {"eval_time": "50m", "alertname": "PostgresDumpMissed", "exp_alerts": []},
             {"eval_time": "70m", "alertname": "PostgresDumpMissed", "exp_alerts": [
                 expected("PostgresDumpMissed", {"namespace": NS, "cronjob": "todo-chatbot-postgres-dump"}, 4200)]}],
+    },
     "velero-backup-failed-pages": {
         # one backup of schedule daily fails at 30m, one of six-hourly partly fails at 90m: each pages at once,
         # per schedule, and resolves an hour later without a new failure.
