@@ -150,8 +150,23 @@ def backup_items(store: s3.ObjectStore, the_plan: velero.Plan, backup: str) -> s
     return found
 
 
+@dataclass(frozen=True)
+class Binaries:
+    """The drill's builds (todo_cloud.prereqs): the S3 server, Velero (server and client) and its AWS plugin."""
+
+    s3: Path
+    velero: Path
+    plugin: Path
+
+
 @pytest.fixture(scope="module")
-def drill(deployment: Deployment, sim_binaries: Path, tmp_path_factory: pytest.TempPathFactory) -> Drill:
+def binaries(prerequisite: Callable[[str], Path]) -> Binaries:
+    return Binaries(prerequisite("versitygw"), prerequisite("velero"), prerequisite("velero-plugin-for-aws"))
+
+
+@pytest.fixture(scope="module")
+def drill(deployment: Deployment, sim_binaries: Path, binaries: Binaries,
+          tmp_path_factory: pytest.TempPathFactory) -> Drill:
     assert deployment.result.returncode == 0, (f"the release did not install; nothing to back up:\n"
                                                f"{deployment.result.output[-3000:]}")
     workdir = tmp_path_factory.mktemp("velero-drill")
@@ -161,7 +176,7 @@ def drill(deployment: Deployment, sim_binaries: Path, tmp_path_factory: pytest.T
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     with Supervisor(workdir / "processes") as sup:
-        store = s3.start(sup, workdir / "s3", velero.region(rendered))
+        store = s3.start(sup, binaries.s3, workdir / "s3", velero.region(rendered))
 
         def plan_for(cluster: sim.Cluster, name: str) -> velero.Plan:
             return velero.plan(rendered, store, kubeconfig=cluster.kubeconfig, namespace=DRILL_NAMESPACE,
@@ -173,12 +188,13 @@ def drill(deployment: Deployment, sim_binaries: Path, tmp_path_factory: pytest.T
         store.create_bucket(first.bucket)
         try:
             source.apply([namespace, *first.objects])
-            server = velero.start(sup, "velero-source", first, store, workdir)
+            server = velero.start(sup, "velero-source", first, store, workdir, binary=binaries.velero,
+                                  plugin=binaries.plugin)
             phase = wait_until(f"Schedule {first.schedule} validated", lambda: schedule_phase(source, first.schedule),
                                server, sup)
             assert phase == "Enabled", f"Velero refused Schedule {first.schedule}: phase {phase}"
-            velero.cli(source.kubeconfig, DRILL_NAMESPACE, "backup", "create", "--from-schedule", first.schedule,
-                       home=workdir)
+            velero.cli(binaries.velero, source.kubeconfig, DRILL_NAMESPACE, "backup", "create", "--from-schedule",
+                       first.schedule, home=workdir)
             name = wait_until(f"a Backup from {first.schedule}", lambda: backup_of(source, first.schedule), server,
                               sup)
             backup = velero.wait_done(source.kubectl, "Backup", DRILL_NAMESPACE, name, server,
@@ -205,12 +221,13 @@ def drill(deployment: Deployment, sim_binaries: Path, tmp_path_factory: pytest.T
             second = plan_for(fresh, "fresh")
             location = next(o for o in second.objects if o["kind"] == "BackupStorageLocation")
             fresh.apply([namespace, location])  # no Schedule: nothing backs the fresh cluster up meanwhile
-            server = velero.start(sup, "velero-fresh", second, store, workdir)
+            server = velero.start(sup, "velero-fresh", second, store, workdir, binary=binaries.velero,
+                                  plugin=binaries.plugin)
             wait_until(f"backup {name} found in the bucket by the fresh cluster's Velero",
                        lambda: velero.get(fresh.kubectl, "Backup", DRILL_NAMESPACE, name), server, sup)
             restore_name = f"{name}-drill"
-            velero.cli(fresh.kubeconfig, DRILL_NAMESPACE, "restore", "create", restore_name, "--from-backup", name,
-                       home=workdir)
+            velero.cli(binaries.velero, fresh.kubeconfig, DRILL_NAMESPACE, "restore", "create", restore_name,
+                       "--from-backup", name, home=workdir)
             restore = velero.wait_done(fresh.kubectl, "Restore", DRILL_NAMESPACE, restore_name, server,
                                        timeout=RESTORE_TIMEOUT, sup=sup)
             sup.stop("velero-fresh")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -85,9 +86,10 @@ def test_a_store_in_another_region_is_refused(production: list[Manifest], tmp_pa
         a_plan(production, tmp_path, region="ams3")
 
 
-def test_the_s3_server_creates_buckets_for_its_key_and_refuses_other_keys(tmp_path: Path) -> None:
+def test_the_s3_server_creates_buckets_for_its_key_and_refuses_other_keys(
+        tmp_path: Path, prerequisite: Callable[[str], Path]) -> None:
     with Supervisor(tmp_path / "processes") as sup:
-        real = s3.start(sup, tmp_path / "s3", "nyc3")
+        real = s3.start(sup, prerequisite("versitygw"), tmp_path / "s3", "nyc3")
         real.create_bucket("todo-chatbot-drill-backups")
         assert (real.root / "todo-chatbot-drill-backups").is_dir()
         forged = s3.ObjectStore(real.endpoint, real.region, s3.Credentials(real.credentials.access_key, "wrong"),
@@ -97,6 +99,8 @@ def test_the_s3_server_creates_buckets_for_its_key_and_refuses_other_keys(tmp_pa
         assert not (real.root / "todo-chatbot-other-backups").exists()
 
 
-def test_the_drills_velero_reports_the_charts_app_version() -> None:
-    out = velero.cli(Path("/nonexistent"), NAMESPACE, "version", "--client-only", home=Path("/tmp")).stdout
+def test_the_drills_velero_reports_the_charts_app_version(prerequisite: Callable[[str], Path],
+                                                         tmp_path: Path) -> None:
+    out = velero.cli(prerequisite("velero"), tmp_path / "kubeconfig", NAMESPACE, "version", "--client-only",
+                     home=tmp_path).stdout
     assert f"Version: {gobuild.pin('velero').version}" in out, out

@@ -1,9 +1,10 @@
 """An S3-compatible object store on 127.0.0.1 for the restore drill: Versity's S3 gateway (versitygw, Apache-2.0;
 versions.toml [go_tools.versitygw]) serving buckets from a folder.
 
-`start()` runs the pinned build under the caller's supervisor with a root key made for the run, in the region the
-storage location names (SigV4 signs the region: the gateway refuses any other), its metadata in a sidecar folder
-(no extended attributes needed of the file system), bounded by its answering HTTP. `ObjectStore.create_bucket`
+`start()` runs the pinned build (the `versitygw` prerequisite of todo_cloud.prereqs) under the caller's supervisor
+with a root key made for the run, in the region the storage location names (SigV4 signs the region: the gateway
+refuses any other), its metadata in a sidecar folder (no extended attributes needed of the file system), bounded
+by its answering HTTP. `ObjectStore.create_bucket`
 creates a bucket through the S3 API itself (a SigV4-signed PUT); `ObjectStore.keys` lists what a bucket holds
 (the folder's files, for failure messages and checks of what was written).
 """
@@ -20,10 +21,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_cloud import gobuild
 from todo_cloud.processes import LOOPBACK, Supervisor, http_status
 
-BUILD = "versitygw"
 START_TIMEOUT = 30.0
 SERVICE = "s3"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -103,10 +102,10 @@ class ObjectStore:
                       if p.is_file() and str(p.relative_to(base)).startswith(prefix))
 
 
-def start(sup: Supervisor, workdir: Path, region: str, *, name: str = "s3",
+def start(sup: Supervisor, binary: Path, workdir: Path, region: str, *, name: str = "s3",
           timeout: float = START_TIMEOUT) -> ObjectStore:
-    """Start the object store under `sup` (its data and metadata in `workdir`), bounded by its HTTP answer."""
-    binary = gobuild.build(BUILD)
+    """Start the object store `binary` (versitygw) under `sup` (its data and metadata in `workdir`), bounded by
+    its HTTP answer."""
     root, sidecar = workdir / "buckets", workdir / "metadata"
     root.mkdir(parents=True, exist_ok=True)
     sidecar.mkdir(parents=True, exist_ok=True)

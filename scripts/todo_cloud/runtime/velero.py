@@ -12,9 +12,9 @@ What to start is decided from the rendered objects, without a cluster (`plan`):
 - Velero's CRDs, from the pinned chart archive (todo_cloud.crds; never copied into the repository).
 
 `start()` is the thin runner: the server (versions.toml [go_builds.velero]) and its AWS object-store plugin
-([go_tools.velero-plugin-for-aws]) built from the Go module proxy when absent (todo_cloud.gobuild), started
-under the caller's supervisor, bounded by its metrics endpoint; `cli` runs the same build as the client an operator
-uses. `wait_done` polls a Velero object until it
+([go_tools.velero-plugin-for-aws]), both built from the Go module proxy by `make prereqs` (todo_cloud.prereqs,
+the callers find them there), started under the caller's supervisor, bounded by its metrics endpoint; `cli` runs
+the same build as the client an operator uses. `wait_done` polls a Velero object until it
 ends, naming the server's log when the server exits or the deadline passes; `results` reads what Velero wrote of a
 backup or restore (its errors and warnings by namespace) from the bucket.
 """
@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from todo_cloud import crds, gobuild
+from todo_cloud import crds
 from todo_cloud.manifests import Manifest
 from todo_cloud.processes import LOOPBACK, Supervisor, http_status
 from todo_cloud.run import Completed, run
@@ -160,10 +160,10 @@ class Server:
     log: Path
 
 
-def start(sup: Supervisor, name: str, the_plan: Plan, store: ObjectStore, workdir: Path, *,
-          timeout: float = START_TIMEOUT) -> Server:
-    """Start the planned server under `sup` (credentials of `store`), bounded by its metrics endpoint."""
-    binary, plugin = gobuild.build(SERVER), gobuild.build(PLUGIN)
+def start(sup: Supervisor, name: str, the_plan: Plan, store: ObjectStore, workdir: Path, *, binary: Path,
+          plugin: Path, timeout: float = START_TIMEOUT) -> Server:
+    """Start the planned server (`binary`, with the object-store `plugin` in its plugin folder) under `sup`, with
+    the credentials of `store`, bounded by its metrics endpoint."""
     plugin_dir = Path(next(a for a in the_plan.args if a.startswith("--plugin-dir=")).split("=", 1)[1])
     plugin_dir.mkdir(parents=True, exist_ok=True)
     link = plugin_dir / PLUGIN
@@ -183,10 +183,12 @@ def start(sup: Supervisor, name: str, the_plan: Plan, store: ObjectStore, workdi
     return Server(name, metrics, sup.log(name))
 
 
-def cli(kubeconfig: Path, namespace: str, *args: str, home: Path, timeout: float = 60) -> Completed[str]:
-    """The `velero` client (the same build as the server) against `kubeconfig`, in `namespace`: the commands an
-    operator runs (`backup create --from-schedule`, `restore create --from-backup`); CommandError on a failure."""
-    return run([gobuild.build(SERVER), *args, f"--kubeconfig={kubeconfig}", f"--namespace={namespace}"],
+def cli(binary: Path, kubeconfig: Path, namespace: str, *args: str, home: Path,
+        timeout: float = 60) -> Completed[str]:
+    """The `velero` client (`binary`, the same build as the server) against `kubeconfig`, in `namespace`: the
+    commands an operator runs (`backup create --from-schedule`, `restore create --from-backup`); CommandError on
+    a failure."""
+    return run([binary, *args, f"--kubeconfig={kubeconfig}", f"--namespace={namespace}"],
                env={"PATH": "/usr/bin:/bin", "HOME": str(home)}, timeout=timeout)
 
 
