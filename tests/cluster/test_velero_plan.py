@@ -65,6 +65,15 @@ def test_the_schedule_and_its_volume_policy_move_to_the_runs_namespace(productio
     assert policy["metadata"]["namespace"] == NAMESPACE
 
 
+def test_the_servers_deployment_is_there_for_velero_to_read_and_runs_nothing(production: list[Manifest],
+                                                                             tmp_path: Path) -> None:
+    [deployment] = [o for o in a_plan(production, tmp_path).objects if o["kind"] == "Deployment"]
+    rendered = get(production, "Deployment", "velero")
+    assert (deployment["metadata"]["namespace"], deployment["spec"]["replicas"]) == (NAMESPACE, 0)
+    assert deployment["spec"]["template"] == rendered["spec"]["template"]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["name"] == "velero"
+
+
 def test_velero_crds_come_from_the_pinned_chart(upstream_charts: deps.DepsStatus) -> None:
     del upstream_charts
     text = velero.crd_documents()

@@ -8,7 +8,9 @@ What to start is decided from the rendered objects, without a cluster (`plan`):
 - the objects the server works from, moved into that namespace: the release's default BackupStorageLocation
   re-pointed at the run's object store (`config.s3Url`, `s3ForcePathStyle`: a loopback address has no
   virtual-hosted bucket names; bucket, prefix, region and checksum setting stay as rendered), the release's
-  Schedule and the ConfigMap its `resourcePolicy` names;
+  Schedule and the ConfigMap its `resourcePolicy` names, and its Deployment `velero` scaled to 0 (the server runs
+  here as a local process, but Velero's restore reads its own image off the Deployment `velero` of its namespace
+  and fails every restore without it);
 - Velero's CRDs, from the pinned chart archive (todo_cloud.crds; never copied into the repository).
 
 `start()` is the thin runner: the server (versions.toml [go_builds.velero]) and its AWS object-store plugin
@@ -79,9 +81,14 @@ def _one(rendered: Iterable[Manifest], kind: str, what: str, match: Callable[[Ma
     return found[0]
 
 
+def server_deployment(rendered: Iterable[Manifest]) -> Manifest:
+    """The release's Deployment `velero`."""
+    return _one(list(rendered), "Deployment", "Deployment velero", lambda d: d["metadata"]["name"] == SERVER)
+
+
 def server_args(rendered: Iterable[Manifest]) -> list[str]:
     """The `velero server` arguments of the release's Deployment `velero` (its container `velero`)."""
-    deployment = _one(list(rendered), "Deployment", "Deployment velero", lambda d: d["metadata"]["name"] == SERVER)
+    deployment = server_deployment(rendered)
     container = next((c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == SERVER), None)
     if container is None or (container.get("args") or [None])[0] != "server":
         raise PlanError("Deployment velero has no container `velero` running `velero server`")
@@ -126,7 +133,9 @@ def plan(rendered: Sequence[Manifest], store: ObjectStore, *, kubeconfig: Path, 
     location = storage_location(rendered, store, namespace)
     chosen = _moved(_one(rendered, "Schedule", f"Schedule *-{schedule}",
                          lambda d: d["metadata"]["name"].endswith(f"-{schedule}")), namespace)
-    objects = [location, chosen]
+    deployment = _moved(server_deployment(rendered), namespace)
+    deployment["spec"]["replicas"] = 0
+    objects = [location, chosen, deployment]
     policy = (chosen["spec"]["template"].get("resourcePolicy") or {}).get("name")
     if policy:
         objects.append(_moved(_one(rendered, "ConfigMap", f"ConfigMap {policy} (the Schedule's resourcePolicy)",
