@@ -84,6 +84,17 @@ output "backups_bucket" {
   value       = digitalocean_spaces_bucket.backups.name
 }
 
+output "velero_spaces_access_key" {
+  description = "Access key ID of Velero's Spaces key (read and write on the backups bucket only)."
+  value       = digitalocean_spaces_key.velero.access_key
+}
+
+output "velero_spaces_secret_key" {
+  description = "Secret of Velero's Spaces key; goes into the Secret todo-chatbot-velero-spaces (key `cloud`)."
+  sensitive   = true
+  value       = digitalocean_spaces_key.velero.secret_key
+}
+
 output "spaces_endpoint" {
   description = "S3 endpoint of the environment's Spaces buckets."
   value       = "https://${var.region}.digitaloceanspaces.com"

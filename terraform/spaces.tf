@@ -51,3 +51,15 @@ resource "digitalocean_spaces_key" "backups" {
     permission = "readwrite"
   }
 }
+
+# Velero's own Spaces key, limited to the backups bucket: read and write (it deletes the backups whose
+# retention ended), apart from the dump job's, so that either can be revoked alone. It goes into the Secret
+# todo-chatbot-velero-spaces (docs/RUNBOOK.md "What is backed up").
+resource "digitalocean_spaces_key" "velero" {
+  name = "${var.cluster_name}-velero"
+
+  grant {
+    bucket     = digitalocean_spaces_bucket.backups.name
+    permission = "readwrite"
+  }
+}

@@ -5,8 +5,9 @@ The one home of every Go build of versions.toml:
 - [go_tools.<name>]: `go install module@version` (the module's go.mod has no replace directives);
 - [go_builds.<name>]: `go build` of `package` inside a writable copy of the module downloaded from the
   module proxy, which makes it the main module so that its replace directives apply; the copy may be
-  trimmed first (`components`: keep only the component registrations a program needs, see `_prune`) and
-  completed (`create`: files the repository has but the module zip lacks).
+  trimmed first (`components`: keep only the component registrations a program needs, see `_prune`),
+  completed (`create`: files the repository has but the module zip lacks), and its requirements raised
+  (`require`: module -> a newer patch release, where the module proxy refuses the version the go.mod names).
 
 Both kinds build with the same settings, so that builds share compiled packages in the Go build cache:
 CGO_ENABLED=0, `-trimpath`, GOFLAGS=-buildvcs=false, the pin's `tags` and `ldflags` (version stamps), and
@@ -63,6 +64,7 @@ class GoPin:
     components: tuple[str, ...] = ()
     registrations: str = ""
     create: Mapping[str, str] = field(default_factory=dict)
+    require: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 3600.0
 
@@ -71,7 +73,8 @@ class GoPin:
         """What the build depends on besides the Go toolchain: recorded in `.build.json`."""
         return {"kind": self.kind, "module": self.module, "version": self.version, "package": self.package,
                 "ldflags": self.ldflags, "tags": list(self.tags), "components": list(self.components),
-                "create": dict(self.create), "env": dict(self.env)}
+                "create": dict(self.create), "env": dict(self.env), **({"require": dict(self.require)}
+                                                                        if self.require else {})}
 
 
 def pin(name: str) -> GoPin:
@@ -86,7 +89,8 @@ def pin(name: str) -> GoPin:
                 ldflags=" ".join(table.get("ldflags", "").split()), tags=tuple(table.get("tags", ())),
                 components=tuple(table.get("components", ())) + tuple(table.get("harness_components", ())),
                 registrations=table.get("registrations", ""), create=dict(table.get("create", {})),
-                env=dict(table.get("env", {})), timeout=float(table.get("timeout", 3600)))
+                require=dict(table.get("require", {})), env=dict(table.get("env", {})),
+                timeout=float(table.get("timeout", 3600)))
     raise BuildError(f"versions.toml has no [go_tools.{name}] or [go_builds.{name}] table")
 
 
@@ -295,7 +299,16 @@ def _copy_module(p: GoPin, work: Path, log: Path) -> Path:
         target = src / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+    _require(p, src, log)
     return src
+
+
+def _require(p: GoPin, src: Path, log: Path) -> None:
+    """Raise the copy's requirements to the pin's `require` versions (`go mod edit -require`); the build then
+    resolves the rest of the graph by minimal version selection."""
+    if p.require:
+        _run([go(), "mod", "edit", *(f"-require={m}@{v}" for m, v in sorted(p.require.items()))],
+             env=go_env(p.env, main_module=True), cwd=src, timeout=120, log=log)
 
 
 # --- building ------------------------------------------------------------------------------------------

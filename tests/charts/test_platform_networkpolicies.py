@@ -136,12 +136,17 @@ def expected(env: str) -> dict[str, Expected]:
             None, "postgresDump", {"matchLabels": {"app.kubernetes.io/name": "postgres-dump",
                                                    "app.kubernetes.io/component": "backup"}},
             egress=dns | flows([cidr(database_cidr)], [database_port]) | flows([cidr("0.0.0.0/0")], [443])),
+        "backup-velero": Expected(
+            None, "backup", {"matchLabels": {"app.kubernetes.io/name": "velero"}},
+            ingress=flows([prometheus], [8085]),
+            egress=dns | api | flows([cidr("0.0.0.0/0")], [443])),
     }
     kafka_ui = pods({"app.kubernetes.io/name": "kafka-ui", "app.kubernetes.io/instance": envs.get(env).release})
     optional["eventing-kafka-ui"] = Expected(
         None, "kafkaUi", {"matchLabels": dict(kafka_ui[2])}, egress=dns | flows([kafka], listeners))
     ui_on = platform_values(env)["kafkaUi"]["enabled"]
-    switched = {"backup-postgres-dump": platform_values(env)["postgresDump"]["enabled"], "eventing-kafka-ui": ui_on}
+    switched = {"backup-postgres-dump": platform_values(env)["postgresDump"]["enabled"], "eventing-kafka-ui": ui_on,
+                "backup-velero": platform_values(env)["backup"]["enabled"]}
     return {name: want for name, want in optional.items() if switched[name]} | {
         "eventing-strimzi-operator": Expected(
             None, "kafka", {"matchLabels": {"name": "strimzi-cluster-operator"}},
@@ -242,7 +247,7 @@ def names(overrides: Mapping[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize(("part", "prefix"), [("kafka", "eventing-kafka"), ("kafka", "eventing-strimzi"),
                                               ("dapr", "eventing-dapr"), ("monitoring", "observability-"),
-                                              ("postgresDump", "backup-postgres-dump")])
+                                              ("postgresDump", "backup-postgres-dump"), ("backup", "backup-velero")])
 def test_a_policy_renders_only_while_its_part_is_on(part: str, prefix: str) -> None:
     left = names({part: {"enabled": False}})
     assert left and not {n for n in left if n.startswith(prefix)}

@@ -20,6 +20,7 @@ from todo_cloud import envs
 from todo_cloud.cli import main
 from todo_cloud.deploy import preflight
 from todo_cloud.deploy.secrets import our_charts
+from todo_cloud.manifests import split_image
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.release import oci, pins
 from todo_cloud.render import find, get, lookup, render_chart
@@ -54,8 +55,11 @@ def test_every_upstream_image_that_runs_has_a_pin(upstream_charts, env: str, tmp
     del upstream_charts
     plan, tree = _pinned_tree(env)
     docs = _values(env, tree, tmp_path)
-    assert pins.upstream_by_tag(docs, pins.load()) == {}
-    assert set(plan.pins) <= set(pins.load().keys)
+    config = pins.load()
+    assert pins.upstream_by_tag(docs, config) == {}
+    running = {split_image(image)["repository"] for image in pins.running_images(docs, config)}
+    assert set(plan.pins) == {p.key for repository, entries in config.images.items() if repository in running
+                              for p in entries}, "an image that runs here is not pinned by all its keys"
     digest = synthetic_digest
     prometheus = get(docs, "Prometheus", "todo-chatbot-kube-promethe-prometheus")["spec"]["image"]
     assert prometheus.endswith("@" + digest("quay.io/prometheus/prometheus", "v3.14.0-distroless"))
@@ -117,6 +121,13 @@ def _push(registry: str, name: str, tag: str) -> str:
     with urllib.request.urlopen(put, timeout=10) as answer:
         assert answer.headers["Docker-Content-Digest"] == "sha256:" + hashlib.sha256(manifest).hexdigest()
     return "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
+@pytest.mark.upstream
+def test_every_key_of_the_pin_file_pins_an_image_that_runs_somewhere(upstream_charts) -> None:
+    del upstream_charts
+    used = set().union(*(pins.plan(env, synthetic_digest).pins for env in envs.names()))
+    assert used == set(pins.load().keys), "a key of config/image-pins.yaml pins no image of any environment"
 
 
 @pytest.fixture(scope="module")

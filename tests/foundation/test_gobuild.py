@@ -100,6 +100,19 @@ def test_a_build_of_another_pin_is_stale_and_rebuilt(fake_go: Path, monkeypatch:
     assert len(fake_go.read_text().splitlines()) == 2
 
 
+def test_a_copy_gets_the_pins_raised_requirements_and_they_count_in_its_fingerprint(
+        fake_go: Path, tmp_path: Path) -> None:
+    plain = gobuild.GoPin("demo", "go_builds", "example.com/demo", "v1.2.3", "demo")
+    raised = gobuild.GoPin("demo", "go_builds", "example.com/demo", "v1.2.3", "demo",
+                           require={"k8s.io/b": "v0.1.3", "k8s.io/a": "v0.1.3"})
+    gobuild._require(plain, tmp_path, tmp_path / "log")
+    assert fake_go.read_text() == ""
+    gobuild._require(raised, tmp_path, tmp_path / "log")
+    assert fake_go.read_text().startswith("mod edit -require=k8s.io/a@v0.1.3 -require=k8s.io/b@v0.1.3 ")
+    assert "require" not in plain.fingerprint
+    assert raised.fingerprint["require"] == {"k8s.io/a": "v0.1.3", "k8s.io/b": "v0.1.3"}
+
+
 def test_the_projects_go_proxy_goes_in_front_of_the_machines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     local = tmp_path / "goproxy"
     local.mkdir()

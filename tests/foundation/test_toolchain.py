@@ -68,7 +68,7 @@ def _refuse(name: str, pin: dict, target: Path) -> None:
 def test_every_upstream_chart_is_pinned_to_an_exact_version() -> None:
     charts = versions.upstream_charts()
     assert {c.name for c in charts} == {"strimzi-kafka-operator", "dapr", "kube-prometheus-stack", "loki", "jaeger",
-                                        "alloy", "kafka-ui"}
+                                        "alloy", "kafka-ui", "velero"}
     for chart in charts:
         assert re.fullmatch(r"\d+\.\d+\.\d+", chart.version), chart
         assert chart.repository.startswith(("https://", "oci://")), chart

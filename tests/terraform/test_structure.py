@@ -72,7 +72,8 @@ def test_outputs_are_described(outputs: dict[str, Any]) -> None:
 
 def test_outputs_carrying_secrets_are_sensitive(outputs: dict[str, Any]) -> None:
     secret = {name for name, body in outputs.items() if SECRET_WORDS.search(str(body["value"]))}
-    assert secret == {"database_uri", "loki_spaces_secret_key", "backups_spaces_secret_key"}
+    assert secret == {"database_uri", "loki_spaces_secret_key", "backups_spaces_secret_key",
+                      "velero_spaces_secret_key"}
     for name in secret:
         assert outputs[name].get("sensitive") is True, f"output {name} must be sensitive"
 
@@ -136,6 +137,12 @@ def test_spaces_buckets_for_loki_and_backups(resources: dict[str, Any]) -> None:
     assert loki["acl"] == backups["acl"] == "private"
     assert backups["versioning"][0]["enabled"] is True
     assert backups["lifecycle_rule"][0]["expiration"][0]["days"] == "${var.backup_retention_days}"
+
+
+def test_velero_has_its_own_spaces_key_on_the_backups_bucket_only(resources: dict[str, Any]) -> None:
+    key = resources["digitalocean_spaces_key.velero"]
+    assert [(g["bucket"], g["permission"]) for g in key["grant"]] == [
+        ("${digitalocean_spaces_bucket.backups.name}", "readwrite")]
 
 
 def test_backend_is_s3_on_spaces_without_a_bucket_in_the_repo(tf_files: dict[str, Any]) -> None:

@@ -2,7 +2,8 @@
 {{/*
 The scrape targets of config/observability/metrics.yaml that the platform chart monitors, by job: the kind of
 monitor, its name suffix, its pod or Service selector and its endpoints; `app` when the series get an `app`
-label. Every endpoint sets `job` to the target's key (platform.monitoring.endpoint).
+label; `part` when the monitor renders only while that part of the chart is on. Every endpoint sets `job` to
+the target's key (platform.monitoring.endpoint).
 Usage: {{ $targets := include "platform.monitoring.targets" . | fromYaml }}
 */}}
 {{- define "platform.monitoring.targets" -}}
@@ -124,5 +125,16 @@ jaeger:
       app.kubernetes.io/component: all-in-one
   endpoints:
   - port: internal-metrics
+    path: /metrics
+velero:
+  kind: ServiceMonitor
+  name: velero
+  part: backup
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: velero
+      app.kubernetes.io/instance: {{ .Release.Name | quote }}
+  endpoints:
+  - port: http-monitoring
     path: /metrics
 {{- end -}}

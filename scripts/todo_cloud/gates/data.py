@@ -1,7 +1,7 @@
 """Validation of the YAML data the tooling reads (`todo-cloud validate`): yamale schemas under
 config/schemas/ for the environment values files and config/*.yaml, plus the rules a schema cannot say
 (an environment file only overrides keys the umbrella defines, and names its own environment; no secret
-material in any values file)."""
+material in any values file; each environment's backup schedules, retention and bucket: gates.backups)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import yamale
 import yaml
 
 from todo_cloud import envs
-from todo_cloud.gates import Finding
+from todo_cloud.gates import Finding, backups
 from todo_cloud.paths import CONFIG, REPO, UMBRELLA, VALUES
 
 GATE = "values"
@@ -141,6 +141,7 @@ def check_data() -> list[Finding]:
         values = yaml.safe_load((VALUES / f"{env}.yaml").read_text()) or {}
         findings += override_findings(env, values, defaults)
         findings += secret_findings(f"values/{env}.yaml", values)
+        findings += backups.check_environment(env)
     for file in sorted(envs.PROFILE_VALUES.glob("*.yaml")):
         values = yaml.safe_load(file.read_text()) or {}
         findings += profile_findings(file.stem, values, defaults)

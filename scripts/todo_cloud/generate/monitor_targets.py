@@ -4,11 +4,14 @@ catalogue config/observability/metrics.yaml.
 Every target the catalogue gives to `chart: platform` becomes one entry of the helper
 `platform.monitoring.targets`, which templates/monitoring/servicemonitors.yaml and podmonitors.yaml turn
 into monitors: the monitor's kind and name (the catalogue's `monitor` without the release-name prefix), its
-`selector`, its `endpoints` and `appLabel`. The catalogue's placeholders become template expressions:
+`selector`, its `endpoints`, `appLabel`, and `part` (the part of the chart, such as `backup`, that the target
+exists with: its monitor renders only while `<part>.enabled`). The catalogue's placeholders become template
+expressions:
 ${release} the release name, ${kafkaCluster} monitoring.kafkaCluster, ${path} monitoring.targets.<job>.path.
 Generation fails, naming the target, when a platform target has no `scrape` (or another target has one),
 when its monitor name does not start with the release name, or when the platform chart's
-monitoring.targets (values.yaml and schema/monitoring.yaml) do not list exactly the catalogue's jobs.
+monitoring.targets (values.yaml and schema/monitoring.yaml) do not list exactly the catalogue's jobs, or when
+a target's `part` is not a part of the chart (a top-level key of its values with `enabled`).
 """
 
 from __future__ import annotations
@@ -81,6 +84,14 @@ def _check_chart_targets(jobs: list[str], with_path: list[str], catalogue_file: 
                                      f"scrape of {job} reads ${{path}}, so the chart needs a default path")
 
 
+def _check_part(part: str, where: str) -> None:
+    """`part` is a part of the platform chart: a top-level key of its values.yaml with `enabled`."""
+    values = yaml.safe_load((PLATFORM / "values.yaml").read_text())
+    if not isinstance(values.get(part), dict) or "enabled" not in values[part]:
+        parts = sorted(k for k, v in values.items() if isinstance(v, dict) and "enabled" in v)
+        raise ObservabilityError(f"{where}: {part!r} is not a part of the platform chart (parts: {', '.join(parts)})")
+
+
 def targets(catalogue_file: Path, slots: dict[str, str]) -> dict[str, dict]:
     """The platform's targets by job, their placeholders as tokens of `slots` (see _template)."""
     catalogue = promql.load_catalogue(catalogue_file)
@@ -102,6 +113,9 @@ def targets(catalogue_file: Path, slots: dict[str, str]) -> dict[str, dict]:
         entry: dict[str, Any] = {"kind": target.monitor_kind, "name": target.monitor_name.removeprefix(prefix)}
         if scrape.get("appLabel"):
             entry["app"] = True
+        if target.part:
+            _check_part(target.part, f"{where}.part")
+            entry["part"] = target.part
         entry["selector"] = _template(scrape["selector"], job, slots)
         entry["endpoints"] = [_template(e, job, slots) for e in scrape["endpoints"]]
         out[job] = entry
@@ -120,7 +134,8 @@ def helper(catalogue_file: Path) -> str:
 {{{{/*
 The scrape targets of config/observability/metrics.yaml that the platform chart monitors, by job: the kind of
 monitor, its name suffix, its pod or Service selector and its endpoints; `app` when the series get an `app`
-label. Every endpoint sets `job` to the target's key (platform.monitoring.endpoint).
+label; `part` when the monitor renders only while that part of the chart is on. Every endpoint sets `job` to
+the target's key (platform.monitoring.endpoint).
 Usage: {{{{ $targets := include "platform.monitoring.targets" . | fromYaml }}}}
 */}}}}
 {{{{- define "platform.monitoring.targets" -}}}}

@@ -42,6 +42,8 @@ class Target:
     monitor_name: str
     chart: str
     metrics: frozenset[str]
+    # The part of the platform chart the target exists with (its monitor renders while `<part>.enabled`); "" none.
+    part: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ def load_catalogue(path: Path = CATALOGUE_FILE) -> Catalogue:
                                      f"PodMonitor/<name>, got {monitor!r}")
         if not t.get("metrics"):
             raise ObservabilityError(f"{path.name}: targets.{job}.metrics: no metrics listed")
-        targets[job] = Target(job, kind, name, str(t.get("chart", "")), frozenset(t["metrics"]))
+        targets[job] = Target(job, kind, name, str(t.get("chart", "")), frozenset(t["metrics"]),
+                              str(t.get("part", "")))
     return Catalogue(targets, frozenset(data.get("synthetic") or ()))
 
 

@@ -23,8 +23,11 @@ STAND_IN_APIS = {
                                           ("GatewayClass", "gatewayclasses")],
     ("cert-manager.io", "v1"): [("Certificate", "certificates"), ("ClusterIssuer", "clusterissuers"),
                                 ("Issuer", "issuers")],
+    ("snapshot.storage.k8s.io", "v1"): [("VolumeSnapshot", "volumesnapshots"),
+                                        ("VolumeSnapshotContent", "volumesnapshotcontents"),
+                                        ("VolumeSnapshotClass", "volumesnapshotclasses")],
 }
-CLUSTER_SCOPED = {"GatewayClass", "ClusterIssuer"}
+CLUSTER_SCOPED = {"GatewayClass", "ClusterIssuer", "VolumeSnapshotContent", "VolumeSnapshotClass"}
 
 
 def fake_nodes(pool: NodePool) -> list[dict[str, Any]]:

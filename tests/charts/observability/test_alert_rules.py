@@ -22,7 +22,7 @@ REQUIRED_ALERTS = {
     "KafkaUnderReplicatedPartitions", "KafkaOfflinePartitions", "KafkaConsumerGroupLag", "KafkaBrokerDown",
     "KafkaDiskUsageHigh", "DaprSidecarInjectionFailures", "DaprPubsubPublishFailures", "DaprPubsubDeliveryFailures",
     "DaprInvocationErrorRatio", "LokiIngestionErrors", "JaegerCollectorDrops", "PostgresDumpFailed",
-    "PostgresDumpMissed",
+    "PostgresDumpMissed", "VeleroBackupFailed", "VeleroBackupNotRun",
 }
 
 

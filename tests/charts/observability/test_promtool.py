@@ -170,6 +170,80 @@ CASES = {
             {"eval_time": "70m", "alertname": "PostgresDumpMissed", "exp_alerts": [
                 expected("PostgresDumpMissed", {"namespace": NS, "cronjob": "todo-chatbot-postgres-dump"}, 4200)]}],
     },
+    "velero-backup-failed-pages": {
+        # one backup of schedule daily fails at 30m, one of six-hourly partly fails at 90m: each pages at once,
+        # per schedule, and resolves an hour later without a new failure.
+        "interval": "5m",
+        "input_series": [
+            {"series": f'velero_backup_failure_total{{job="velero",namespace="{NS}",pod="velero-1",schedule="daily"}}',
+             "values": "0x5 1x30"},
+            {"series": f'velero_backup_partial_failure_total{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="daily"}', "values": "0x36"},
+            {"series": f'velero_backup_validation_failure_total{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="daily"}', "values": "0x36"},
+            {"series": f'velero_backup_failure_total{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="six-hourly"}', "values": "0x36"},
+            {"series": f'velero_backup_partial_failure_total{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="six-hourly"}', "values": "0x17 1x18"},
+            {"series": f'velero_backup_validation_failure_total{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="six-hourly"}', "values": "0x36"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "25m", "alertname": "VeleroBackupFailed", "exp_alerts": []},
+            {"eval_time": "35m", "alertname": "VeleroBackupFailed",
+             "exp_alerts": [expected("VeleroBackupFailed", {"namespace": NS, "schedule": "daily"}, 1)]},
+            {"eval_time": "95m", "alertname": "VeleroBackupFailed",
+             "exp_alerts": [expected("VeleroBackupFailed", {"namespace": NS, "schedule": "six-hourly"}, 1)]},
+            {"eval_time": "160m", "alertname": "VeleroBackupFailed", "exp_alerts": []},
+        ],
+    },
+    "velero-backup-not-run-pages": {
+        # schedule daily last succeeded at time 0, six-hourly at 20h; old-schedule was deleted (no attempt
+        # counter) but its backups still carry a success time. After 25h only daily pages (15m later).
+        "interval": "1m",
+        "input_series": [
+            {"series": f'velero_backup_last_successful_timestamp{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="daily"}', "values": "0x1600"},
+            {"series": f'velero_backup_attempt_total{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="daily"}', "values": "1x1600"},
+            {"series": f'velero_backup_last_successful_timestamp{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="six-hourly"}', "values": "0x1200 72000x400"},
+            {"series": f'velero_backup_attempt_total{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="six-hourly"}', "values": "4x1600"},
+            {"series": f'velero_backup_last_successful_timestamp{{job="velero",namespace="{NS}",pod="velero-1",'
+                       'schedule="old-schedule"}', "values": "0x1600"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "24h", "alertname": "VeleroBackupNotRun", "exp_alerts": []},
+            {"eval_time": "25h10m", "alertname": "VeleroBackupNotRun", "exp_alerts": []},
+            {"eval_time": "26h", "alertname": "VeleroBackupNotRun",
+             "exp_alerts": [expected("VeleroBackupNotRun", {"namespace": NS, "schedule": "daily"}, 1)]},
+        ],
+    },
+    "velero-down": {
+        # the Deployment wants a replica, the scrape fails: a ticket after 15 minutes; where Velero is not
+        # installed (no Deployment, no target) nothing fires.
+        "interval": "1m",
+        "input_series": [
+            {"series": f'kube_deployment_spec_replicas{{namespace="{NS}",deployment="velero"}}', "values": "1x40"},
+            {"series": f'up{{job="velero",namespace="{NS}",pod="velero-1"}}', "values": "1x10 0x30"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "10m", "alertname": "VeleroDown", "exp_alerts": []},
+            {"eval_time": "20m", "alertname": "VeleroDown", "exp_alerts": []},
+            {"eval_time": "30m", "alertname": "VeleroDown",
+             "exp_alerts": [expected("VeleroDown", {"namespace": NS}, 1)]},
+        ],
+    },
+    "velero-not-installed-stays-quiet": {
+        "interval": "1m",
+        "input_series": [
+            {"series": f'kube_deployment_spec_replicas{{namespace="{NS}",deployment="todo-chatbot-backend"}}',
+             "values": "2x60"},
+        ],
+        "alert_rule_test": [{"eval_time": "60m", "alertname": name, "exp_alerts": []}
+                            for name in ("VeleroDown", "VeleroBackupNotRun", "VeleroBackupFailed")],
+    },
 }
 
 

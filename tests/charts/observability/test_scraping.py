@@ -7,7 +7,16 @@ import pytest
 
 from todo_cloud import deps
 from todo_cloud.observability import promql
-from todo_cloud.render import Manifest, RenderError, find, get, render_environment, render_subchart
+from todo_cloud.render import (
+    Manifest,
+    RenderError,
+    find,
+    get,
+    lookup,
+    render_environment,
+    render_subchart,
+    subchart_values,
+)
 
 CATALOGUE = promql.catalogue()
 OURS = sorted(j for j, t in CATALOGUE.targets.items() if t.chart == "platform")
@@ -56,7 +65,7 @@ def test_kafka_nodes_and_exporter_are_selected_by_their_strimzi_labels(platform:
     assert "kafkaExporter" in kafka
 
 
-@pytest.mark.parametrize("job", ["backend", "frontend", "loki"])
+@pytest.mark.parametrize("job", ["backend", "frontend", "loki", "velero"])
 def test_a_disabled_target_is_not_scraped(job: str) -> None:
     docs = render_subchart("platform", "production", {"monitoring": {"targets": {job: {"enabled": False}}}})
     target = CATALOGUE.targets[job]
@@ -86,9 +95,14 @@ def labels_match(selector: dict, labels: dict) -> bool:
 
 
 @pytest.mark.parametrize("job", sorted(CATALOGUE.targets))
-def test_every_catalogue_target_has_its_monitor_in_the_release(release: list[Manifest], job: str) -> None:
+def test_every_catalogue_target_has_its_monitor_in_the_release(release: list[Manifest], env_name: str,
+                                                               job: str) -> None:
+    """... where its part of the platform chart is on (the `backup` part only where Velero runs)."""
     target = CATALOGUE.targets[job]
-    assert get(release, target.monitor_kind, target.monitor_name)
+    if target.part and not lookup(subchart_values("platform", env_name), [target.part, "enabled"]):
+        assert not find(release, target.monitor_kind, target.monitor_name)
+    else:
+        assert get(release, target.monitor_kind, target.monitor_name)
 
 
 @pytest.mark.parametrize("kind,selector", [("ServiceMonitor", "serviceMonitorSelector"),
