@@ -24,7 +24,7 @@ ENV = "local"
 
 def reminders(config: dict) -> list[kafka_plan.Topic]:
     """The topic `reminders` as the chart renders it, with `config` put into its KafkaTopic afterwards: the
-    chart itself refuses what Kafka refuses (tests/charts/eventing), so the broker's own verdict is reached
+    chart itself refuses what Kafka refuses (tests/charts/platform/eventing), so the broker's own verdict is reached
     by changing the rendered object, as a KafkaTopic written by hand would be."""
     docs = copy.deepcopy(render_subchart("platform", ENV, {"kafka": {"topics": {"reminders": {
         "partitions": 3, "retention": "7d"}}}}))  # a copy: the render harness caches its result

@@ -1,4 +1,4 @@
-"""Helpers of the app chart tests (tests/charts/apps): render charts/app as the umbrella installs it."""
+"""Helpers of the app chart tests (tests/charts/app): render charts/app as the umbrella installs it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers of the event backbone tests (tests/charts/eventing): charts/platform as the umbrella installs it."""
+"""Helpers of the event backbone tests (tests/charts/platform/eventing): charts/platform as the umbrella installs it."""
 
 from __future__ import annotations
 
