@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from kind_support import (
+
+from tests.kind.support import (
     ANALYTICS,
     ANALYTICS_WIRING,
     BACKEND,
@@ -18,7 +19,6 @@ from kind_support import (
     docker_with_images,
     kind_reporting,
 )
-
 from todo_cloud import envs, workloads
 from todo_cloud.local import checks, lifecycle, steps
 from todo_cloud.local.checks import CLUSTER, Context, Pins

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kind_support import BACKEND, FRONTEND, calls, docker_with_images, fake_bin, kind_reporting
 
+from tests.kind.support import BACKEND, FRONTEND, calls, docker_with_images, fake_bin, kind_reporting
 from todo_cloud import tools
 from todo_cloud.deploy.secrets import RequiredSecret, SecretRef
 from todo_cloud.local import checks, docker, lifecycle, steps

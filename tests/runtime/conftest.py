@@ -20,7 +20,7 @@ Every cluster runs under the session's temporary folder (`kafka-<env>-<nodes>`),
 run: start-up errors name the log to read.
 
 - `dapr_run`: the frontend's and the backend's daprd, Jaeger and Prometheus, from one environment's rendered objects.
-- `platform_run`: the end-to-end run (e2e_support): the reference workloads behind their daprds on the runtime
+- `platform_run`: the end-to-end run (support.e2e): the reference workloads behind their daprds on the runtime
   environment's Kafka cluster (the session's shared one), PostgreSQL, Jaeger and Prometheus.
 
 The Go-built binaries (daprd, Prometheus, Jaeger) are built from the Go module proxy when absent and cached
@@ -38,12 +38,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import e2e_support
 import pytest
 import yaml
-from dapr_support import RUNTIME_ENV, SIDECAR_METRICS_PORT, DaprRun, built, run_secrets, servered_components
-from standin import serve
 
+from tests.runtime.support import e2e
+from tests.runtime.support.dapr import (
+    RUNTIME_ENV,
+    SIDECAR_METRICS_PORT,
+    DaprRun,
+    built,
+    run_secrets,
+    servered_components,
+)
+from tests.runtime.support.standin import serve
 from todo_cloud import deps, envs
 from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor
@@ -260,11 +267,11 @@ def dapr_run(runtime_release: list[Manifest], daprd_binary: Path,
 
 @pytest.fixture(scope="session")
 def platform_run(runtime_release: list[Manifest], daprd_binary: Path, kafka_cluster: KafkaRuns,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e_support.PlatformRun]:
-    """The platform of the runtime environment running for real (e2e_support), on the session's Kafka cluster
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e.PlatformRun]:
+    """The platform of the runtime environment running for real (support.e2e), on the session's Kafka cluster
     of that environment (shared with the Kafka tests, which run on the same worker)."""
     built("jaeger"), built("prometheus")  # built up front, so that start-up timings measure start-up only
-    with Supervisor(tmp_path_factory.mktemp("platform-run"), grace=5) as sup, e2e_support.running(
+    with Supervisor(tmp_path_factory.mktemp("platform-run"), grace=5) as sup, e2e.running(
             sup, runtime_release, envs.get(RUNTIME_ENV).namespace, daprd_binary=daprd_binary,
             start_kafka=lambda: kafka_cluster.start(RUNTIME_ENV),
             get_kafka=lambda: kafka_cluster(RUNTIME_ENV)) as run:

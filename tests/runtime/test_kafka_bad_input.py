@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e_support import PlatformRun
 
+from tests.runtime.support.e2e import PlatformRun
 from todo_cloud.gates import refusals
 from todo_cloud.render import find, render_subchart
 from todo_cloud.runtime import daprd_plan, kafka_plan

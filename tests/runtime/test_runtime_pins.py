@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dapr_support import built
 
+from tests.runtime.support.dapr import built
 from todo_cloud import envs, gobuild, versions
 from todo_cloud.paths import CHARTS, UMBRELLA
 from todo_cloud.render import Manifest, render_chart, render_environment

@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
-from smoke_support import Target, eventually
 
+from tests.smoke.support import Target, eventually
 from todo_cloud import eventflow
 from todo_cloud.manifests import dapr_app_id
 

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from workload_support import COMMON, SERVICES, WORKLOADS
 
+from tests.workloads.support import COMMON, SERVICES, WORKLOADS
 from todo_cloud.paths import CHARTS, REPO
 from todo_cloud.run import run
 

@@ -6,8 +6,8 @@ Each environment renders once per session (the harness caches renders on disk ac
 from __future__ import annotations
 
 import pytest
-from app_chart import CONSUMERS, render_app
 
+from tests.charts.app.support import CONSUMERS, render_app
 from todo_cloud.render import Manifest
 
 

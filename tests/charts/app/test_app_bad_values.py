@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from app_chart import render_app
 
+from tests.charts.app.support import render_app
 from todo_cloud.render import RenderError
 
 DIGEST = "sha256:" + "a" * 64

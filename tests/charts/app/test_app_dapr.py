@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from app_chart import CONSUMERS, DEFAULT_COMPONENTS, name, pod_spec, render_app
 
+from tests.charts.app.support import CONSUMERS, DEFAULT_COMPONENTS, name, pod_spec, render_app
 from todo_cloud.render import Manifest, get
 
 PORTS = {"frontend": 3000, "backend": 8000, "analytics": 8000}

@@ -4,8 +4,8 @@ Ingress option, cert-manager TLS with Let's Encrypt staging outside production."
 from __future__ import annotations
 
 import pytest
-from app_chart import name, render_app
 
+from tests.charts.app.support import name, render_app
 from todo_cloud.render import Manifest, find, get
 
 GATEWAY = "todo-chatbot-public"

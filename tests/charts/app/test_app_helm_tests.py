@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from app_chart import name, render_app
 
+from tests.charts.app.support import name, render_app
 from todo_cloud.render import Manifest, find, get
 
 TEST_JOBS = ("todo-chatbot-test-health", "todo-chatbot-test-dapr")

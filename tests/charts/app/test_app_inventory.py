@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from app_chart import DEFAULT_COMPONENTS, render_app
-
+from tests.charts.app.support import DEFAULT_COMPONENTS, render_app
 from todo_cloud.render import Manifest, find
 
 PER_COMPONENT = {"ConfigMap", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"}

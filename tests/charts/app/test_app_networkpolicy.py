@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from app_chart import name, render_app
 
+from tests.charts.app.support import name, render_app
 from todo_cloud import cluster_shape, envs
 from todo_cloud.render import Manifest, find, get
 

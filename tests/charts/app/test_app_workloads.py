@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from app_chart import CONSUMERS, DEFAULT_COMPONENTS, containers_by_name, name, pod_spec, render_app
 
+from tests.charts.app.support import CONSUMERS, DEFAULT_COMPONENTS, containers_by_name, name, pod_spec, render_app
 from todo_cloud import cluster_shape, envs
 from todo_cloud.render import Manifest, find, get
 

@@ -4,9 +4,8 @@ schemas of the pinned Strimzi and Dapr charts."""
 from __future__ import annotations
 
 import pytest
-from eventing_chart import ALL_CONSUMERS_ON, render_platform
-from eventing_crds import crd_schemas
 
+from tests.charts.platform.eventing.support import ALL_CONSUMERS_ON, crd_schemas, render_platform
 from todo_cloud import deps
 from todo_cloud.render import Manifest
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from eventing_chart import render_platform
-from eventing_crds import crd_errors
-
+from tests.charts.platform.eventing.support import crd_errors, render_platform
 from todo_cloud.render import Manifest, get
 
 GROUPS = ("kafka.strimzi.io/", "dapr.io/")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from eventing_chart import ANALYTICS, CONSUMERS, NO_CONSUMER, render_platform
 
+from tests.charts.platform.eventing.support import ANALYTICS, CONSUMERS, NO_CONSUMER, render_platform
 from todo_cloud.render import Manifest, find, get
 
 APPS = {"frontend", "backend", ANALYTICS, *CONSUMERS}

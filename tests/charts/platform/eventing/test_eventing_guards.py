@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from eventing_chart import render_platform
 
+from tests.charts.platform.eventing.support import render_platform
 from todo_cloud.render import RenderError
 
 TWO_TOPIC_REPLICAS = {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d", "replicas": 2}}}}

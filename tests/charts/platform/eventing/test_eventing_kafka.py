@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from eventing_chart import CLUSTER, REMOTE, render_platform
 
+from tests.charts.platform.eventing.support import CLUSTER, REMOTE, render_platform
 from todo_cloud import envs
 from todo_cloud.render import Manifest, find, get
 

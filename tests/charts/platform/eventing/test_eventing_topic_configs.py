@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from eventing_chart import render_platform
 
+from tests.charts.platform.eventing.support import render_platform
 from todo_cloud.gates.refusals import topic_catalogue, topic_config_problem
 from todo_cloud.render import RenderError
 from todo_cloud.runtime import kafka_jars

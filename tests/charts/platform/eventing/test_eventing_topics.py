@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from eventing_chart import ALL_CONSUMERS_ON, ANALYTICS, CLUSTER, NO_CONSUMER, render_platform
 
+from tests.charts.platform.eventing.support import ALL_CONSUMERS_ON, ANALYTICS, CLUSTER, NO_CONSUMER, render_platform
 from todo_cloud.paths import DOCS
 from todo_cloud.render import Manifest, find, get
 from todo_cloud.runtime import kafka_plan

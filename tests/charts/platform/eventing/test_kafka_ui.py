@@ -6,8 +6,8 @@ or alter; restricted pod security; a NetworkPolicy of the platform's table."""
 from __future__ import annotations
 
 import pytest
-from eventing_chart import ALL_CONSUMERS_ON, ANALYTICS, CONSUMERS, render_platform
 
+from tests.charts.platform.eventing.support import ALL_CONSUMERS_ON, ANALYTICS, CONSUMERS, render_platform
 from todo_cloud.manifests import containers, pod_spec
 from todo_cloud.render import Manifest, find, get
 

@@ -1,5 +1,4 @@
-"""Helpers of the runtime suite shared by its conftest and test modules (imported as `dapr_support`, a name no
-other test folder uses)."""
+"""Helpers of the runtime suite shared by its conftest and test modules: the daprd run of the Dapr tests."""
 
 from __future__ import annotations
 
@@ -10,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from standin import FAIL, StandIn
 
+from tests.runtime.support.standin import FAIL, StandIn
 from todo_cloud import gobuild
 from todo_cloud.processes import Supervisor
 from todo_cloud.render import Manifest

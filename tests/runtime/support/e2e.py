@@ -1,4 +1,4 @@
-"""The platform run of the end-to-end tests (imported as `e2e_support`): every Dapr app of the runtime
+"""The platform run of the end-to-end tests: every Dapr app of the runtime
 environment whose image is a reference workload (backend, analytics, frontend stand-in), each a real process
 behind its real daprd, on the environment's Kafka cluster (production's: 3 brokers, TLS and SCRAM-SHA-512,
 authorization), PostgreSQL, Jaeger and Prometheus, all configured from the rendered objects.
@@ -25,8 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dapr_support import SIDECAR_METRICS_PORT
-
+from tests.runtime.support.dapr import SIDECAR_METRICS_PORT
 from todo_cloud.deploy.secrets import required_secrets
 from todo_cloud.manifests import pod_labels
 from todo_cloud.processes import Supervisor
