@@ -8,10 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from tests.runtime.support.standin import FAIL, StandIn
-from todo_cloud import gobuild
 from todo_cloud.processes import Supervisor
 from todo_cloud.render import Manifest
 from todo_cloud.runtime import daprd_plan, jaeger, prometheus
@@ -24,14 +21,6 @@ RUNTIME_ENV = os.environ.get("TODO_CLOUD_RUNTIME_ENV", "production")
 NEEDS_A_SERVER = {"pubsub.kafka": "Kafka", "state.postgresql": "PostgreSQL", "state.redis": "Redis"}
 # The Dapr sidecar's metrics port, as the app pods name it (the sidecar container port the PodMonitor scrapes).
 SIDECAR_METRICS_PORT = "dapr-metrics"
-
-
-def built(name: str) -> Path:
-    """A pinned Go build, built when absent; the test fails with the reason when it cannot be built."""
-    try:
-        return gobuild.build(name)
-    except gobuild.BuildError as exc:
-        pytest.fail(f"{name} could not be built: {exc}", pytrace=False)
 
 
 def run_secrets(rendered: list[Manifest]) -> dict[str, dict[str, str]]:
