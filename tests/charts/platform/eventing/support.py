@@ -24,6 +24,8 @@ CONSUMERS = ("audit", "notification", "realtime-sync", "recurring-task")
 ALL_CONSUMERS_ON = {"dapr": {"apps": {c: {"enabled": True} for c in CONSUMERS}}}
 NO_CONSUMER = {"dapr": {"apps": {ANALYTICS: {"enabled": False}}}}
 CHARTS_WITH_CRDS = ("strimzi-kafka-operator", "dapr")
+# The kinds of the event backbone's objects in charts/platform.
+EVENTING_KINDS = ("Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Component")
 
 
 def render_platform(env: str | None, overrides: Mapping[str, Any] | None = None) -> list[Manifest]:

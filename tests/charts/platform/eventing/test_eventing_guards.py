@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.charts.platform.eventing.support import render_platform
-from todo_cloud.render import RenderError
+from tests.charts.platform.eventing.support import CLUSTER, render_platform
+from todo_cloud.render import RenderError, get
 
 TWO_TOPIC_REPLICAS = {"kafka": {"topics": {"dlq": {"partitions": 3, "retention": "30d", "replicas": 2}}}}
 
@@ -156,4 +156,5 @@ def test_bad_input_fails_naming_the_value(case: str) -> None:
 
 def test_local_may_keep_min_insync_replicas_equal_to_one_replica() -> None:
     overrides: dict[str, Any] = {"kafka": {"replication": {"factor": 1, "minInsyncReplicas": 1}}}
-    assert render_platform("local", overrides)
+    config = get(render_platform("local", overrides), "Kafka", CLUSTER)["spec"]["kafka"]["config"]
+    assert (config["default.replication.factor"], config["min.insync.replicas"]) == (1, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.charts.platform.eventing.support import CLUSTER, REMOTE, render_platform
+from tests.charts.platform.eventing.support import CLUSTER, EVENTING_KINDS, REMOTE, render_platform
 from todo_cloud import envs
 from todo_cloud.render import Manifest, find, get
 
@@ -132,5 +132,8 @@ def test_remote_environments_run_the_exporter_and_cruise_control_unless_their_pr
 
 def test_platform_resources_do_not_depend_on_the_workloads_switch(env_name: str) -> None:
     phase_one = render_platform(env_name, {"global": {"workloads": {"enabled": False}}})
+    full = render_platform(env_name)
     assert get(phase_one, "Kafka", CLUSTER)
     assert find(phase_one, "Component", "pubsub")
+    for kind in EVENTING_KINDS:
+        assert find(phase_one, kind) == find(full, kind), kind

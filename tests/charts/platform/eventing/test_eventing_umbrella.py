@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.charts.platform.eventing.support import EVENTING_KINDS, render_platform
 from todo_cloud import deps, envs
 from todo_cloud.render import Manifest, find, get, render_environment
 
@@ -70,10 +71,12 @@ def test_tracing_endpoint_is_the_jaeger_otlp_service(release: list[Manifest]) ->
     assert int(port) in {p["port"] for p in service["spec"]["ports"]}
 
 
-def test_platform_objects_are_in_the_release(release: list[Manifest]) -> None:
-    assert get(release, "Kafka", "todo-chatbot-kafka")
-    assert find(release, "KafkaTopic")
-    assert get(release, "Component", "pubsub")
+@pytest.mark.parametrize("kind", EVENTING_KINDS)
+def test_the_release_carries_the_platform_charts_objects_as_the_chart_renders_them(
+        release: list[Manifest], env_name: str, kind: str) -> None:
+    alone = find(render_platform(env_name), kind)
+    assert alone, f"charts/platform renders no {kind} in {env_name}"
+    assert find(release, kind) == alone
 
 
 def test_first_install_phase_keeps_kafka_and_dapr_resources(upstream_charts: deps.DepsStatus) -> None:

@@ -12,7 +12,7 @@ import yaml
 
 from todo_cloud import envs
 from todo_cloud.observability.retention import size_in_bytes
-from todo_cloud.paths import UMBRELLA, VALUES
+from todo_cloud.paths import CHARTS, UMBRELLA, VALUES
 from todo_cloud.render import Manifest, find, get
 
 PROMETHEUS = "todo-chatbot-kube-promethe-prometheus"
@@ -130,7 +130,8 @@ def test_grafana_sidecar_loads_the_platform_dashboards(release: list[Manifest]) 
     sidecar = next(c for c in grafana["containers"] if c["name"] == "grafana-sc-dashboard")
     env = {e["name"]: e.get("value") for e in sidecar["env"]}
     boards = [d for d in find(release, "ConfigMap") if "-dashboard-" in d["metadata"]["name"]]
-    assert len(boards) == 4
+    assert sorted(name for board in boards for name in board["data"]) == sorted(
+        p.name for p in (CHARTS / "platform" / "dashboards").glob("*.json"))
     for board in boards:
         assert board["metadata"]["labels"][env["LABEL"]] == env["LABEL_VALUE"]
 
