@@ -60,12 +60,12 @@ def prerequisite() -> Callable[[str], Path]:
     return find
 
 
-def _mark_upstream(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Mark `upstream` every test that uses the upstream charts through a fixture, so that the marker alone
-    says which tests need them (`-m "not upstream"`), and `pytest_runtest_setup` requires them once for all."""
-    for item in items:
-        if "upstream_charts" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(UPSTREAM):
-            item.add_marker(UPSTREAM)
+    says which tests need them, and `pytest_runtest_setup` requires them once for all. Marked as each test is
+    collected, before `-m` selects (`-m "not upstream"` leaves out every one of them)."""
+    if "upstream_charts" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(UPSTREAM):
+        item.add_marker(UPSTREAM)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -93,9 +93,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     `@<group>` to `item._nodeid`, which pytest 9.2 no longer reads (its node ids are structured: `item._id`), so
     every group was spread over the workers and each worker started its own clusters (pytest-xdist issue 1386,
     fix pending in PR 1388). Run after xdist's hook on a worker, this puts the suffix where pytest reads it;
-    it does nothing where xdist's own rewrite took effect, or without loadgroup. It also marks the tests that
-    need the upstream charts (`_mark_upstream`)."""
-    _mark_upstream(items)
+    it does nothing where xdist's own rewrite took effect, or without loadgroup."""
     if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
         return
     for item in items:

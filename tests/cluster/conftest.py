@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cluster_support import (
+
+from tests.cluster.support import (
     HERE,
     Deployment,
     create_required_secrets,
@@ -23,7 +24,6 @@ from cluster_support import (
     deployed_by_ci,
     identities,
 )
-
 from todo_cloud import deps, envs
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.render import render_chart

@@ -8,8 +8,8 @@ import re
 
 import pytest
 import yaml
-from cluster_support import Deployment
 
+from tests.cluster.support import Deployment
 from todo_cloud.render import Manifest, render_environment
 
 POD_TEMPLATES = ("Deployment", "StatefulSet", "DaemonSet", "Job")

@@ -7,8 +7,8 @@ from collections import defaultdict
 
 import pytest
 import yaml
-from cluster_support import Deployment
 
+from tests.cluster.support import Deployment
 from todo_cloud.deploy import plan
 from todo_cloud.render import Manifest, find
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster_support import Deployment, cli, deployed_by_ci
 
+from tests.cluster.support import Deployment, cli, deployed_by_ci
 from todo_cloud import envs, tools
 from todo_cloud.deploy import rbac
 from todo_cloud.run import run

@@ -7,8 +7,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from cluster_support import Deployment
 
+from tests.cluster.support import Deployment
 from todo_cloud.cluster_shape import node_pool
 from todo_cloud.manifests import quantity
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cluster_support import Deployment, cli
+from tests.cluster.support import Deployment, cli
 
 
 def test_the_smoke_command_runs_the_simulation_capable_checks(deployment: Deployment) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cluster_support import KNOWN_FINDINGS, Deployment, deploy, helm
 
+from tests.cluster.support import KNOWN_FINDINGS, Deployment, deploy, helm
 from todo_cloud import deps, versions
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy import rbac

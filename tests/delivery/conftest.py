@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from recorded import CRD_BUNDLE, OURS, FakeRunner, small_release
 
+from tests.delivery.recorded import CRD_BUNDLE, OURS, FakeRunner, small_release
 from todo_cloud import envs
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy.execute import Outcome, deploy

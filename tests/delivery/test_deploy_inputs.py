@@ -8,8 +8,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from recorded import obj, pod
 
+from tests.delivery.recorded import obj, pod
 from todo_cloud import crds
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy.secrets import our_charts, required_secrets, strings_in

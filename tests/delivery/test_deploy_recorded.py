@@ -8,8 +8,8 @@ import json
 
 import pytest
 import yaml
-from recorded import DIGEST, NO_RELEASE, SECRETS, cluster, history, small_release
 
+from tests.delivery.recorded import DIGEST, NO_RELEASE, SECRETS, cluster, history, small_release
 from todo_cloud import envs
 from todo_cloud.deploy.execute import Outcome
 from todo_cloud.deploy.runner import Result

@@ -57,10 +57,6 @@ def index_of(job: dict[str, Any], text: str) -> int:
     return next(i for i, s in enumerate(steps_of(job)) if text in s.get("run", "") + s.get("uses", ""))
 
 
-def test_the_workflows_exist(workflows):
-    assert {"ci", "release", "deploy", "deploy-environment", "images", "pin-images"} <= set(workflows)
-
-
 @pytest.mark.parametrize("path", FILES + ACTION_FILES, ids=lambda p: p.relative_to(REPO / ".github").as_posix())
 def test_every_action_is_pinned_by_full_commit_sha_with_its_version(path: Path):
     uses = [line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s*)?uses:", line)]

@@ -147,6 +147,19 @@ def test_a_missing_prerequisite_fails_the_tests_that_need_it_and_skips_none(tmp_
     assert "prerequisite missing: sim: simulated cluster binaries not built" in line, line
 
 
+def test_a_test_that_uses_the_upstream_charts_fixture_is_marked_before_m_selects(tmp_path: Path) -> None:
+    (tmp_path / "test_probe.py").write_text(PROBE)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{TESTS}:{tmp_path}", "HOME": str(tmp_path)}
+    selected = {}
+    for expression in ("upstream", "not upstream"):
+        proc = run([sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-p", "no:xdist",
+                    "-q", "--collect-only", "-m", expression, "--rootdir", tmp_path, "-c", "/dev/null", tmp_path],
+                   check=False, cwd=tmp_path, env=env, timeout=120)
+        selected[expression] = sorted(x.split("::")[-1] for x in proc.stdout.splitlines() if "::" in x)
+    assert selected == {"upstream": ["test_marked_upstream", "test_through_the_fixture"],
+                        "not upstream": ["test_built_prerequisite"]}
+
+
 def test_the_prerequisite_fixture_returns_where_it_is(prerequisite) -> None:  # type: ignore[no-untyped-def]
     assert prerequisite("actionlint") == gobuild.built("actionlint")
 

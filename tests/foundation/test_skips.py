@@ -16,8 +16,8 @@ SKIP = re.compile(r"pytest\.skip\(|pytest\.importorskip\(|mark\.skipif\(|mark\.s
 LEGITIMATE: dict[str, tuple[int, str]] = {
     "tests/smoke/conftest.py": (2, "no running environment is named, or its cluster (kind: Docker; DOKS: "
                                    "DigitalOcean) is not reachable"),
-    "tests/smoke/smoke_support.py": (1, "the simulated cluster runs no container (images, probes, Kafka, the Dapr "
-                                        "sidecar): those checks need kind, i.e. Docker"),
+    "tests/smoke/support.py": (1, "the simulated cluster runs no container (images, probes, Kafka, the Dapr "
+                                  "sidecar): those checks need kind, i.e. Docker"),
     "tests/terraform/test_tofu.py": (1, "the DigitalOcean Terraform provider: the Go module proxy answers 403 for "
                                         "every recent version (versions.toml [go_builds.terraform-provider-"
                                         "digitalocean]); TODO_CLOUD_DO_PROVIDER takes one built elsewhere"),

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from synthetic_manifests import dapr_component, deployment, kafka_topic
 
+from tests.gates.synthetic_manifests import dapr_component, deployment, kafka_topic
 from todo_cloud import envs
 from todo_cloud.gates import Finding, checkov, own_object_keys
 from todo_cloud.manifests import object_key

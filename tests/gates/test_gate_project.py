@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from synthetic_manifests import dapr_component, deployment, kafka_topic, network_policy, node_pool
 
+from tests.gates.synthetic_manifests import dapr_component, deployment, kafka_topic, network_policy, node_pool
 from todo_cloud.gates import own_object_keys, project
 from todo_cloud.gates.project import selector_matches
 from todo_cloud.manifests import object_key

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from synthetic_manifests import dapr_component, deployment, kafka_topic, node_pool
 
+from tests.gates.synthetic_manifests import dapr_component, deployment, kafka_topic, node_pool
 from todo_cloud.gates import refusals
 from todo_cloud.render import Manifest, render_environment
 

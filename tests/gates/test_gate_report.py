@@ -6,8 +6,8 @@ import json
 from dataclasses import asdict
 
 import pytest
-from synthetic_manifests import DIGEST, deployment
 
+from tests.gates.synthetic_manifests import DIGEST, deployment
 from todo_cloud import cluster_shape, envs, profiles
 from todo_cloud.cli import main
 from todo_cloud.gates import report

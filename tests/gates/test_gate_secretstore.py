@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from synthetic_manifests import deployment
 
+from tests.gates.synthetic_manifests import deployment
 from todo_cloud.gates import kubeschema, secretstore
 from todo_cloud.render import Manifest, find, render_subchart
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from synthetic_manifests import certificate, deployment, http_route, kafka_topic
 
+from tests.gates.synthetic_manifests import certificate, deployment, http_route, kafka_topic
 from todo_cloud import envs, versions
 from todo_cloud.cli import main
 from todo_cloud.crds import to_json_schema

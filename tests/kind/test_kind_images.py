@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from kind_support import (
+
+from tests.kind.support import (
     ANALYTICS,
     ANALYTICS_WIRING,
     BACKEND,
@@ -18,7 +19,6 @@ from kind_support import (
     docker_with_images,
     kind_reporting,
 )
-
 from todo_cloud import envs, workloads
 from todo_cloud.local import checks, lifecycle, steps
 from todo_cloud.local.checks import CLUSTER, Context, Pins
@@ -103,7 +103,7 @@ def with_notification(monkeypatch: pytest.MonkeyPatch, upstream_charts: Any) -> 
 def test_an_image_no_workload_builds_must_be_in_docker_or_make_up_stops_in_one_line(
         with_notification: None, fake_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     docker_with_images(fake_path, ())
-    kind_reporting(fake_path, "v0.31.0")
+    kind_reporting(fake_path, Pins.load().kind_version)
     assert lifecycle.up() == 1
     assert capsys.readouterr().err == (
         f"make up: cannot deploy the local environment: the image {NOTIFICATION} is not in the local Docker and no "
@@ -134,7 +134,7 @@ BUILDS = (Build(ANALYTICS, "analytics"), Build(BACKEND, "backend"), Build(FRONTE
 
 def test_make_up_builds_every_workload_image_then_loads_every_image_into_kind(fake_path: Path) -> None:
     docker_with_images(fake_path, (NOTIFICATION,))
-    kind_reporting(fake_path, "v0.31.0")
+    kind_reporting(fake_path, Pins.load().kind_version)
     ctx = context(fake_path, *BUILDS, prebuilt=(NOTIFICATION,))
     steps.build_images(ctx)
     steps.load_images(ctx)
@@ -145,7 +145,7 @@ def test_make_up_builds_every_workload_image_then_loads_every_image_into_kind(fa
 
 def test_building_and_loading_again_repeats_the_same_commands_and_removes_nothing(fake_path: Path) -> None:
     docker_with_images(fake_path, ())
-    kind_reporting(fake_path, "v0.31.0")
+    kind_reporting(fake_path, Pins.load().kind_version)
     ctx = context(fake_path, *BUILDS)
     for _ in range(2):
         steps.build_images(ctx)
@@ -162,7 +162,7 @@ def test_the_build_comes_first_and_a_failed_build_stops_make_up_before_the_clust
     monkeypatch.setattr("todo_cloud.gates.external_crds.crd_documents_of",
                         lambda name: ({"kind": "CustomResourceDefinition"},))
     docker_with_images(fake_path, (), failing_build=FRONTEND)
-    kind_reporting(fake_path, "v0.31.0")
+    kind_reporting(fake_path, Pins.load().kind_version)
     assert lifecycle.up() == 1
     assert calls(fake_path) == ["docker info", "kind version", build_line(ANALYTICS, "analytics"),
                                 build_line(BACKEND, "backend"), build_line(FRONTEND, "frontend")], \

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from kind_support import ANALYTICS_WIRING
 
+from tests.kind.support import ANALYTICS_WIRING
 from todo_cloud import envs, eventflow
 from todo_cloud.render import Manifest, find, render_environment
 from todo_cloud.runtime.kafka_client import SecretMissing, jaas_config

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kind_support import BACKEND, FRONTEND, calls, docker_with_images, fake_bin, kind_reporting
 
+from tests.kind.support import BACKEND, FRONTEND, calls, docker_with_images, fake_bin, kind_reporting
 from todo_cloud import tools
 from todo_cloud.deploy.secrets import RequiredSecret, SecretRef
 from todo_cloud.local import checks, docker, lifecycle, steps
@@ -47,20 +47,22 @@ def test_without_kind_make_up_says_how_to_get_the_pinned_one(fake_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     docker_with_images(fake_path, ())
     assert lifecycle.up() == 1
+    kind = Pins.load().kind_version
     assert capsys.readouterr().err == (
-        f"{CANNOT}: no kind v0.31.0: `make tools-go` builds it "
-        f"(go install sigs.k8s.io/kind@v0.31.0), or put kind v0.31.0 on PATH; {INSTEAD}\n")
+        f"{CANNOT}: no kind {kind}: `make tools-go` builds it "
+        f"(go install sigs.k8s.io/kind@{kind}), or put kind {kind} on PATH; {INSTEAD}\n")
 
 
 def test_a_kind_of_another_version_is_not_used(fake_path: Path) -> None:
     docker_with_images(fake_path, ())
     kind_reporting(fake_path, "v0.20.0")
-    assert lifecycle.missing() == ("no kind v0.31.0 (the kind on PATH is v0.20.0): `make tools-go` builds it "
-                              "(go install sigs.k8s.io/kind@v0.31.0), or put kind v0.31.0 on PATH")
+    kind = Pins.load().kind_version
+    assert lifecycle.missing() == (f"no kind {kind} (the kind on PATH is v0.20.0): `make tools-go` builds it "
+                                   f"(go install sigs.k8s.io/kind@{kind}), or put kind {kind} on PATH")
 
 
 def test_a_kind_of_the_pinned_version_on_path_is_used(fake_path: Path) -> None:
-    kind_reporting(fake_path, "v0.31.0")
+    kind_reporting(fake_path, Pins.load().kind_version)
     assert checks.kind_binary(Pins.load()) == fake_path / "kind"
 
 
@@ -91,7 +93,8 @@ def test_the_steps_come_in_this_order() -> None:
     assert [s.key for s in planned] == STEPS
     titles = {s.key: s.title for s in planned}
     assert Pins.load().node_image in titles["cluster"]
-    assert "v1.9.1" in titles["envoy-gateway"] and "envoy-gateway-system" in titles["envoy-gateway"]
+    assert Pins.load().gateway["version"] in titles["envoy-gateway"]
+    assert "envoy-gateway-system" in titles["envoy-gateway"]
     assert "GatewayClass eg (gateway.envoyproxy.io/gatewayclass-controller)" in titles["gateway-class"]
     assert titles["build-images"] == ("docker build the app images from workloads/ ("
                                       f"{BACKEND} from workloads/backend/Dockerfile; "
@@ -186,7 +189,7 @@ def test_envoy_gateway_is_installed_from_the_pinned_chart(monkeypatch: pytest.Mo
     monkeypatch.setattr(tools, "path", lambda name: Path(f"/pinned/{name}"))
     argv = steps.envoy_gateway_argv(context())
     assert argv[:4] == ["/pinned/helm", "upgrade", "eg", "oci://docker.io/envoyproxy/gateway-helm"]
-    assert argv[argv.index("--version") + 1] == "v1.9.1"
+    assert argv[argv.index("--version") + 1] == Pins.load().gateway["version"]
     assert argv[argv.index("--namespace") + 1] == "envoy-gateway-system"
     assert argv[argv.index("--kube-context") + 1] == "kind-todo-chatbot"
     assert "--install" in argv and "--create-namespace" in argv

@@ -20,14 +20,15 @@ Every cluster runs under the session's temporary folder (`kafka-<env>-<nodes>`),
 run: start-up errors name the log to read.
 
 - `dapr_run`: the frontend's and the backend's daprd, Jaeger and Prometheus, from one environment's rendered objects.
-- `platform_run`: the end-to-end run (e2e_support): the reference workloads behind their daprds on the runtime
+- `platform_run`: the end-to-end run (support.e2e): the reference workloads behind their daprds on the runtime
   environment's Kafka cluster (the session's shared one), PostgreSQL, Jaeger and Prometheus.
 
-The Go-built binaries (daprd, Prometheus, Jaeger) are built from the Go module proxy when absent and cached
-(todo_cloud.gobuild); a build that cannot be done fails the test that needs it with the reason, it never
-skips. Every process runs under one `Supervisor` per run: ports chosen at start, bounded readiness, torn
-down after; its folder (logs, configuration) is named in failures and kept by pytest's tmp_path retention.
-The tests of one run share it, so they carry `xdist_group` marks and run in one worker.
+The Go-built binaries (daprd, Prometheus, Jaeger) are prerequisites (`make prereqs`, todo_cloud.prereqs, cached
+by todo_cloud.gobuild), asked for through the `prerequisite` fixture of tests/conftest.py: where one is missing
+the test that needs it fails naming it and how to build it, it never skips. Every process runs under one
+`Supervisor` per run: ports chosen at start, bounded readiness, torn down after; its folder (logs,
+configuration) is named in failures and kept by pytest's tmp_path retention. The tests of one run share it, so
+they carry `xdist_group` marks and run in one worker.
 """
 
 from __future__ import annotations
@@ -38,12 +39,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import e2e_support
 import pytest
 import yaml
-from dapr_support import RUNTIME_ENV, SIDECAR_METRICS_PORT, DaprRun, built, run_secrets, servered_components
-from standin import serve
 
+from tests.runtime.support import e2e
+from tests.runtime.support.dapr import (
+    RUNTIME_ENV,
+    SIDECAR_METRICS_PORT,
+    DaprRun,
+    run_secrets,
+    servered_components,
+)
+from tests.runtime.support.standin import serve
 from todo_cloud import deps, envs
 from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor
@@ -59,10 +66,9 @@ KAFKA_START_TIMEOUT = 180
 
 
 def rendered(env: str) -> list[Manifest]:
-    """The environment's rendered release (cached by todo_cloud.render across workers and sessions)."""
-    status = deps.ensure()
-    if not status.ready:
-        pytest.fail(f"the runtime suite needs the umbrella's upstream charts (make deps): {status.reason}")
+    """The environment's rendered release (cached by todo_cloud.render across workers and sessions). The
+    fixtures that call it ask for `upstream_charts`, so their tests are marked `upstream` and require the charts
+    in tests/conftest.py."""
     return render_environment(env)
 
 
@@ -73,7 +79,8 @@ def values_of_platform(env: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def rendered_objects() -> Callable[[str], list[Manifest]]:
+def rendered_objects(upstream_charts: deps.DepsStatus) -> Callable[[str], list[Manifest]]:
+    del upstream_charts
     return rendered
 
 
@@ -200,8 +207,10 @@ class KafkaRuns:
 
 
 @pytest.fixture(scope="session")
-def kafka_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaRuns]:
+def kafka_cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                  upstream_charts: deps.DepsStatus) -> Iterator[KafkaRuns]:
     """`kafka_cluster(env, nodes=None, own=None)`: the session's running cluster of `env` (module docstring)."""
+    del upstream_charts
     runs = KafkaRuns(_wanted(request.config), tmp_path_factory)
     yield runs
     runs.close()
@@ -214,24 +223,24 @@ def kafka_env(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def daprd_binary() -> Path:
-    return built("daprd")
+def daprd_binary(prerequisite: Callable[[str], Path]) -> Path:
+    return prerequisite("daprd")
 
 
 @pytest.fixture(scope="session")
-def runtime_release() -> list[Manifest]:
+def runtime_release(upstream_charts: deps.DepsStatus) -> list[Manifest]:
     """The rendered objects of the runtime suite's environment."""
+    del upstream_charts
     return rendered(RUNTIME_ENV)
 
 
 @pytest.fixture(scope="session")
-def dapr_run(runtime_release: list[Manifest], daprd_binary: Path,
+def dapr_run(runtime_release: list[Manifest], daprd_binary: Path, prerequisite: Callable[[str], Path],
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaprRun]:
     """The frontend's and the backend's daprd, calling each other through stand-in apps, traced to Jaeger and
     scraped by Prometheus, all from the rendered objects (the components that need Kafka or PostgreSQL
     are left out: this run has neither)."""
-    jaeger_bin, prometheus_bin = built("jaeger"), built("prometheus")
-    del jaeger_bin, prometheus_bin  # built up front, so that start-up timings measure start-up only
+    prerequisite("jaeger"), prerequisite("prometheus")  # built before: start-up timings measure start-up only
     objects = runtime_release
     namespace = envs.get(RUNTIME_ENV).namespace
     timings: dict[str, float] = {}
@@ -260,11 +269,12 @@ def dapr_run(runtime_release: list[Manifest], daprd_binary: Path,
 
 @pytest.fixture(scope="session")
 def platform_run(runtime_release: list[Manifest], daprd_binary: Path, kafka_cluster: KafkaRuns,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e_support.PlatformRun]:
-    """The platform of the runtime environment running for real (e2e_support), on the session's Kafka cluster
+                 prerequisite: Callable[[str], Path],
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e.PlatformRun]:
+    """The platform of the runtime environment running for real (support.e2e), on the session's Kafka cluster
     of that environment (shared with the Kafka tests, which run on the same worker)."""
-    built("jaeger"), built("prometheus")  # built up front, so that start-up timings measure start-up only
-    with Supervisor(tmp_path_factory.mktemp("platform-run"), grace=5) as sup, e2e_support.running(
+    prerequisite("jaeger"), prerequisite("prometheus")  # built before: start-up timings measure start-up only
+    with Supervisor(tmp_path_factory.mktemp("platform-run"), grace=5) as sup, e2e.running(
             sup, runtime_release, envs.get(RUNTIME_ENV).namespace, daprd_binary=daprd_binary,
             start_kafka=lambda: kafka_cluster.start(RUNTIME_ENV),
             get_kafka=lambda: kafka_cluster(RUNTIME_ENV)) as run:

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dapr_support import run_secrets, servered_components
 
+from tests.runtime.support.dapr import run_secrets, servered_components
 from todo_cloud.processes import StartFailed, Supervisor
 from todo_cloud.render import Manifest
 from todo_cloud.runtime import daprd_plan

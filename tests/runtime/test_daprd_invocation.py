@@ -7,9 +7,9 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from dapr_support import DaprRun
-from standin import FAIL
 
+from tests.runtime.support.dapr import DaprRun
+from tests.runtime.support.standin import FAIL
 from todo_cloud.runtime import daprd_plan
 
 pytestmark = pytest.mark.xdist_group("runtime-dapr")

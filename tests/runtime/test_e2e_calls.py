@@ -1,4 +1,4 @@
-"""Service invocation and the state store through the real processes of the runtime environment (e2e_support):
+"""Service invocation and the state store through the real processes of the runtime environment (support.e2e):
 the frontend stand-in calls the backend through both daprds, and the backend's preferences go through its daprd
 into the rendered `statestore` component, backed by the run's PostgreSQL."""
 
@@ -8,8 +8,8 @@ import json
 import uuid
 
 import psycopg
-from e2e_support import STATE_DATABASE, PlatformRun
 
+from tests.runtime.support.e2e import STATE_DATABASE, PlatformRun
 from todo_cloud.runtime import daprd_plan
 
 CALLER, CALLEE = "frontend", "backend"

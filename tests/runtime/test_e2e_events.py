@@ -1,6 +1,6 @@
 """Events end to end through the real processes of the runtime environment (production by default: 3 brokers,
-TLS and SCRAM-SHA-512, authorization), each configured from the rendered objects (e2e_support says where
-anything is rewritten for loopback): the backend publishes through its daprd to Kafka, the analytics consumer
+TLS and SCRAM-SHA-512, authorization), each configured from the rendered objects (support.e2e says where anything
+is rewritten for loopback): the backend publishes through its daprd to Kafka, the analytics consumer
 receives through its own daprd, and a poison event is retried as the rendered Resiliency policy says, then
 dead-lettered. Expectations come from the rendered objects and the workloads' contract (workloads/README.md);
 what is asserted is what the broker holds and what the consumer recorded."""
@@ -14,8 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from e2e_support import PlatformRun
-
+from tests.runtime.support.e2e import PlatformRun
 from todo_cloud.runtime import dapr_pubsub, daprd_plan
 from todo_cloud.runtime.kafka import Record
 

@@ -1,9 +1,9 @@
-"""Alerts and traces of the real processes of the runtime environment (e2e_support): Prometheus loads the rendered
+"""Alerts and traces of the real processes of the runtime environment (support.e2e): Prometheus loads the rendered
 PrometheusRules and scrapes the workloads as their rendered monitors say; HighErrorRate stays silent while the
 backend answers and fires when it answers 5xx because its database is gone (a real failure); the trace of one
 request through the frontend, the backend and the event it publishes reaches Jaeger.
 
-Rewritten for test time, once, in the harness (e2e_support.ALERT_HOLD, runtime.prometheus): every alert's
+Rewritten for test time, once, in the harness (e2e.ALERT_HOLD, runtime.prometheus): every alert's
 `for:` (HighErrorRate's is 10m) and every group's interval (1s). The rest of the rule is asserted as rendered."""
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from e2e_support import ALERT_HOLD, PlatformRun
-
+from tests.runtime.support.e2e import ALERT_HOLD, PlatformRun
 from todo_cloud.runtime import dapr_pubsub, prometheus
 
 ALERT = "HighErrorRate"

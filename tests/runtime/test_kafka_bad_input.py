@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e_support import PlatformRun
 
+from tests.runtime.support.e2e import PlatformRun
 from todo_cloud.gates import refusals
 from todo_cloud.render import find, render_subchart
 from todo_cloud.runtime import daprd_plan, kafka_plan
@@ -24,7 +24,7 @@ ENV = "local"
 
 def reminders(config: dict) -> list[kafka_plan.Topic]:
     """The topic `reminders` as the chart renders it, with `config` put into its KafkaTopic afterwards: the
-    chart itself refuses what Kafka refuses (tests/charts/eventing), so the broker's own verdict is reached
+    chart itself refuses what Kafka refuses (tests/charts/platform/eventing), so the broker's own verdict is reached
     by changing the rendered object, as a KafkaTopic written by hand would be."""
     docs = copy.deepcopy(render_subchart("platform", ENV, {"kafka": {"topics": {"reminders": {
         "partitions": 3, "retention": "7d"}}}}))  # a copy: the render harness caches its result

@@ -1,6 +1,6 @@
 """Kafka UI's KafkaUser against the real broker of the local render: it reads every topic and is refused every
-write and every change (its ACLs come from charts/platform's one ACL helper; tests/charts/eventing/test_kafka_ui.py
-pins them on the rendered object)."""
+write and every change (its ACLs come from charts/platform's one ACL helper;
+tests/charts/platform/eventing/test_kafka_ui.py pins them on the rendered object)."""
 
 from __future__ import annotations
 

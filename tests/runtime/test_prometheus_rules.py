@@ -4,8 +4,8 @@ metrics endpoint is scraped under the job its PodMonitor gives it, and the Dapr 
 from __future__ import annotations
 
 import pytest
-from dapr_support import DaprRun
 
+from tests.runtime.support.dapr import DaprRun
 from todo_cloud.runtime import prometheus
 
 pytestmark = pytest.mark.xdist_group("runtime-dapr")

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from dapr_support import built
 
 from todo_cloud import envs, gobuild, versions
 from todo_cloud.paths import CHARTS, UMBRELLA
@@ -53,8 +53,8 @@ def test_prometheus_is_built_at_promtools_version_with_the_same_stamps() -> None
     assert (server.version, server.ldflags, server.tags) == (tool.version, tool.ldflags, tool.tags)
 
 
-def test_prometheus_reports_the_release_its_module_version_is() -> None:
-    out = run([built("prometheus"), "--version"], timeout=30).stdout
+def test_prometheus_reports_the_release_its_module_version_is(prerequisite: Callable[[str], Path]) -> None:
+    out = run([prerequisite("prometheus"), "--version"], timeout=30).stdout
     minor = gobuild.pin("prometheus").version.split(".")[1]  # v0.316.0 -> Prometheus 3.16.0
     assert out.startswith(f"prometheus, version 3.{int(minor) - 300}.0 ")
 
@@ -71,8 +71,8 @@ def test_the_jaeger_pin_records_the_charts_app_version_it_stands_in_for(upstream
     assert versions.load()["go_builds"]["jaeger"]["chart_app_version"] == jaeger_chart_app_version()
 
 
-def test_jaeger_reports_the_pinned_release() -> None:
-    out = run([built("jaeger"), "version"], timeout=30)
+def test_jaeger_reports_the_pinned_release(prerequisite: Callable[[str], Path]) -> None:
+    out = run([prerequisite("jaeger"), "version"], timeout=30)
     assert f'"gitVersion":"{versions.load()["go_builds"]["jaeger"]["release"]}"' in out.stdout + out.stderr
 
 

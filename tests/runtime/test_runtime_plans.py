@@ -7,10 +7,10 @@ import copy
 import itertools
 from pathlib import Path
 
-import e2e_support
 import pytest
-from dapr_support import run_secrets
 
+from tests.runtime.support import e2e
+from tests.runtime.support.dapr import run_secrets
 from todo_cloud.render import Manifest
 from todo_cloud.runtime import dapr_pubsub, daprd_plan, jaeger, prometheus, workloads
 from todo_cloud.workloads import WORKLOADS
@@ -164,7 +164,7 @@ WORKLOAD_PORTS = {"port": 5001, "dapr_http_port": 5002, "dapr_grpc_port": 5003}
 @pytest.mark.parametrize("app_id", ["backend", "analytics", "frontend"])
 def test_a_workload_runs_with_its_configmap_and_secret_files_and_only_the_stated_rewrites(
         runtime_release: list[Manifest], app_id: str) -> None:
-    supplied = e2e_support.platform_secrets(runtime_release, "todo-chatbot", kafka={}, app_database="postgresql://db",
+    supplied = e2e.platform_secrets(runtime_release, "todo-chatbot", kafka={}, app_database="postgresql://db",
                                             state_database="host=db")
     plan = workloads.plan(runtime_release, app_id, secrets=supplied, folder=Path("/run/files"), **WORKLOAD_PORTS)
     dep = workloads.deployment(runtime_release, app_id)
@@ -186,10 +186,10 @@ def test_a_workload_runs_with_its_configmap_and_secret_files_and_only_the_stated
 def test_the_apps_database_url_and_the_state_stores_connection_string_are_the_runs(
         runtime_release: list[Manifest]) -> None:
     docs = runtime_release
-    supplied = e2e_support.platform_secrets(docs, "todo-chatbot", kafka={"dapr-pubsub": {"password": "p"}},
+    supplied = e2e.platform_secrets(docs, "todo-chatbot", kafka={"dapr-pubsub": {"password": "p"}},
                                             app_database="postgresql://app", state_database="host=state")
     backend = {f.name: f for f in workloads.secret_mount(workloads.deployment(docs, "backend"))[1]}
-    url = backend[e2e_support.DATABASE_URL_FILE]
+    url = backend[e2e.DATABASE_URL_FILE]
     assert supplied[url.secret][url.key] == "postgresql://app"
     (store,) = [c for c in daprd_plan.dapr_objects(docs, "Component") if c["spec"]["type"] == "state.postgresql"]
     (conn,) = [r for r in daprd_plan.secret_refs(store) if r.entry == "connectionString"]
@@ -229,8 +229,8 @@ def test_prometheus_holds_every_alert_for_the_runs_hold_and_keeps_the_rest_as_re
 
 
 def test_each_apps_scrape_job_is_the_one_its_service_monitor_sets(runtime_release: list[Manifest]) -> None:
-    for app_id in e2e_support.reference_apps(runtime_release):
-        labels = e2e_support.service_labels(runtime_release, workloads.deployment(runtime_release, app_id))
+    for app_id in e2e.reference_apps(runtime_release):
+        labels = e2e.service_labels(runtime_release, workloads.deployment(runtime_release, app_id))
         (monitor,) = [m for m in runtime_release if m["kind"] == "ServiceMonitor"
                       and m["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/name") == app_id]
         (endpoint,) = monitor["spec"]["endpoints"]

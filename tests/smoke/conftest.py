@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from smoke_support import Target
 
+from tests.smoke.support import Target
 from todo_cloud import envs
 
 ENV_VAR = "TODO_CLOUD_SMOKE_ENV"

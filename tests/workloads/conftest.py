@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from workload_support import SERVICES, FakeSidecar, Service, start_service, write_secret
 
+from tests.workloads.support import SERVICES, FakeSidecar, Service, start_service, write_secret
 from todo_cloud.processes import Supervisor
 from todo_cloud.runtime import postgres
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from workload_support import SERVICES, WORKLOADS, Service, load_module
 
+from tests.workloads.support import SERVICES, WORKLOADS, Service, load_module
 from todo_cloud.paths import CHARTS
 
 LEDGER = load_module(SERVICES["analytics"].path / "todo_analytics" / "ledger.py", "analytics_ledger")

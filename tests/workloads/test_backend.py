@@ -1,6 +1,6 @@
 """The reference backend, a real process on a real PostgreSQL: what it stores and what it asks its sidecar.
 
-The sidecar is the recording stand-in of workload_support (not daprd: the runtime suite runs the real one);
+The sidecar is the recording stand-in of tests.workloads.support (not daprd: the runtime suite runs the real one);
 the tests assert on the exact Dapr HTTP API requests. Names of the pub/sub component, topics and state store
 come from charts/platform/values.yaml, so the backend's defaults cannot drift from what the platform renders.
 """
@@ -19,8 +19,8 @@ import psycopg
 import pytest
 import yaml
 from psycopg.rows import dict_row
-from workload_support import SERVICES, FakeSidecar, Service, service_env
 
+from tests.workloads.support import SERVICES, FakeSidecar, Service, service_env
 from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor
 from todo_cloud.runtime import postgres

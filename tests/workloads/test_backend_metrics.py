@@ -6,7 +6,7 @@ Expectations are derived, never restated: the backend's metrics from config/obse
 charts/platform/rules/*.rules.yaml and charts/platform/dashboards/*.json that reads one of those metrics.
 Labels Prometheus attaches at scrape time (job, namespace, pod, ...) are not the app's to expose.
 The exposition is parsed with prometheus_client's parser. The sidecar is the recording stand-in
-(workload_support), not daprd.
+(tests.workloads.support), not daprd.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import promql_parser
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from workload_support import SERVICES, FakeSidecar, start_service, write_secret
 
+from tests.workloads.support import SERVICES, FakeSidecar, start_service, write_secret
 from todo_cloud.observability import promql
 from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor

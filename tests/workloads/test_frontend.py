@@ -1,6 +1,6 @@
 """The frontend stand-in, a real process, calling the real backend through service invocation.
 
-Its sidecar is the recording stand-in of workload_support (not daprd): it records the invocation request
+Its sidecar is the recording stand-in of tests.workloads.support (not daprd): it records the invocation request
 and forwards it to the running backend, as daprd's invocation would (the runtime suite runs the real one).
 The backend's app id comes from charts/app/values.yaml (the frontend's `calls`), the metrics from
 config/observability/metrics.yaml (target `frontend`).
@@ -12,8 +12,8 @@ import uuid
 
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from workload_support import FakeSidecar, Service
 
+from tests.workloads.support import FakeSidecar, Service
 from todo_cloud.observability import promql
 from todo_cloud.paths import CHARTS
 

@@ -11,14 +11,15 @@ import importlib.metadata
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from workload_support import COMMON, SERVICES, WORKLOADS
 
+from tests.workloads.support import COMMON, SERVICES, WORKLOADS
 from todo_cloud.paths import CHARTS, REPO
 from todo_cloud.run import run
 
@@ -183,10 +184,8 @@ def test_the_workload_code_passes_ruff() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_checkov_finds_nothing_in_the_dockerfiles() -> None:
-    from todo_cloud.gates.checkov import checkov_binary
-
-    result = run([checkov_binary(), "--directory", WORKLOADS, "--framework", "dockerfile", "--output", "json",
+def test_checkov_finds_nothing_in_the_dockerfiles(prerequisite: Callable[[str], Path]) -> None:
+    result = run([prerequisite("checkov"), "--directory", WORKLOADS, "--framework", "dockerfile", "--output", "json",
                   "--quiet", "--compact", "--skip-download"], check=False, timeout=300)
     data = json.loads(result.stdout)
     reports = [r for r in (data if isinstance(data, list) else [data]) if isinstance(r, dict) and "results" in r]

@@ -3,7 +3,7 @@ does), reading its Secrets from files readable by that group only (the chart's p
 with nothing writable but /tmp; logs as JSON lines; SIGTERM drains in-flight requests and exits 0.
 
 The UID, GID and file mode come from charts/app (values.yaml `defaults.securityContext`, the secrets volume's
-defaultMode in templates/_pod.tpl). The sidecar is the recording stand-in of workload_support.
+defaultMode in templates/_pod.tpl). The sidecar is the recording stand-in of tests.workloads.support.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import httpx
 import psycopg
 import pytest
 import yaml
-from workload_support import COMMON, SERVICES, FakeSidecar, start_service, wait_until
 
+from tests.workloads.support import COMMON, SERVICES, FakeSidecar, start_service, wait_until
 from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor
 from todo_cloud.runtime import postgres
