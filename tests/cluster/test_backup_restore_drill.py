@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster_support import Deployment, helm
 
+from tests.cluster.support import Deployment, helm
 from todo_cloud.manifests import Manifest, object_id
 from todo_cloud.processes import Supervisor
 from todo_cloud.runtime import s3, velero

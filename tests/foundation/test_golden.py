@@ -6,6 +6,8 @@ what the golden render holds, so that a change of values shows in it.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -38,3 +40,17 @@ def test_a_changed_value_changes_the_golden_render() -> None:
 def test_no_custom_resource_definition_is_committed() -> None:
     for path in golden.GOLDEN.glob("*.yaml"):
         assert "kind: CustomResourceDefinition" not in path.read_text(), path
+
+
+def test_the_digest_ignores_what_a_render_generates_anew_and_nothing_else() -> None:
+    secret = {"kind": "Secret", "metadata": {"name": "grafana"}, "data": {"admin-password": "cmFuZG9tMQ=="}}
+    again = {**secret, "data": {"admin-password": "cmFuZG9tMg=="}}
+    more = {**secret, "data": {"admin-password": "cmFuZG9tMQ==", "admin-user": "YWRtaW4="}}
+    assert golden.digest(secret) == golden.digest(again)
+    assert golden.digest(secret) != golden.digest(more), "which keys a Secret holds is content"
+    pod = {"kind": "Deployment", "spec": {"template": {"metadata": {"annotations": {"checksum/secret": "a", "x": "1"}},
+                                                       "spec": {"containers": [{"image": "grafana:12"}]}}}}
+    rehashed = json.loads(json.dumps(pod).replace('"checksum/secret": "a"', '"checksum/secret": "b"'))
+    other_image = json.loads(json.dumps(pod).replace("grafana:12", "grafana:13"))
+    assert golden.digest(pod) == golden.digest(rehashed)
+    assert golden.digest(pod) != golden.digest(other_image)

@@ -6,6 +6,9 @@ Our charts' objects (those labelled `helm.sh/chart: <chart>-<version>` by charts
 are written in full, sorted by kind, namespace and name. The upstream charts' objects are not copied: one
 comment line each names the object, its chart and a digest of its content, so a change to one of them shows
 as a changed line and `make render ENV=<env>` shows it whole. CustomResourceDefinitions are not rendered.
+What a chart generates anew on every render is left out of the digest, so that it is a function of the
+chart and values: the values of a Secret (Grafana's admin password where none is given, a self-signed
+certificate) and the pod template annotations `checksum/*` that hash them.
 """
 
 from __future__ import annotations
@@ -43,9 +46,28 @@ def _order(doc: Manifest) -> tuple[str, str, str]:
     return doc.get("kind", ""), meta.get("namespace", ""), meta.get("name", "")
 
 
+def _stable(node: object, kind: str = "") -> object:
+    """`node` without what a render generates anew: a Secret's values, and `checksum/*` annotations."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if kind == "Secret" and key in ("data", "stringData") and isinstance(value, dict):
+                out[key] = sorted(value)  # which keys it holds, not their values
+            elif key == "annotations" and isinstance(value, dict):
+                out[key] = {k: v for k, v in value.items() if not str(k).startswith("checksum/")}
+            else:
+                out[key] = _stable(value)
+        return out
+    if isinstance(node, list):
+        return [_stable(item) for item in node]
+    return node
+
+
 def digest(doc: Manifest) -> str:
-    """A short content digest of one object (key order does not matter)."""
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+    """A short content digest of one object (key order does not matter; what a render generates anew, left
+    out: `_stable`)."""
+    stable = _stable(doc, str(doc.get("kind", "")))
+    return hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def golden(env: str) -> str:
