@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from tests.delivery.recorded import DIGEST, NO_RELEASE, SECRETS, cluster, history, small_release
+from tests.delivery.recorded import DIGEST, NO_RELEASE, SECRETS, UPSTREAM_PINNED, cluster, history, small_release
 from todo_cloud import envs
 from todo_cloud.deploy.execute import Outcome
 from todo_cloud.deploy.runner import Result
@@ -367,7 +367,8 @@ def _with_claims(size: str) -> dict:
     return {"apiVersion": "apps/v1", "kind": "StatefulSet",
             "metadata": {"name": "todo-chatbot-loki", "namespace": "todo-chatbot",
                          "labels": {"helm.sh/chart": "loki-18.11.0"}},
-            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "loki", "image": "grafana/loki:3"}]}},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [
+                         {"name": "loki", "image": "grafana/loki:3" + UPSTREAM_PINNED}]}},
                      "volumeClaimTemplates": [{"metadata": {"name": "storage"}, "spec": {
                          "accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem",
                          "resources": {"requests": {"storage": size}}}}]}}

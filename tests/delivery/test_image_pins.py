@@ -263,7 +263,7 @@ def test_a_bearer_challenge_is_parsed_into_realm_service_and_scope() -> None:
 @pytest.mark.upstream
 def test_production_as_committed_is_refused_for_every_image_not_pinned_by_a_real_digest() -> None:
     env = envs.get("production")
-    docs = render_chart(UMBRELLA, [env.values_file], release=env.release, namespace=env.namespace)
+    docs = render_chart(UMBRELLA, list(env.values_files), release=env.release, namespace=env.namespace)
     problems = preflight.check_digests(env, docs, our_charts())
     refused = {p.split("'")[1] for p in problems if p.startswith("upstream image ")}
     assert refused == set(pins.upstream_by_tag(docs, pins.load(), env.namespace))

@@ -150,11 +150,14 @@ def test_the_record_holds_each_archives_digest(built: tuple[Path, dict[str, str]
 
 def test_the_deploy_takes_the_digests_of_the_chart_components_only(built: tuple[Path, dict[str, str]]) -> None:
     out, digests = built
-    arguments = images.deploy_arguments(images.load_record(out))
-    assert arguments == [f"backend={digests['backend']}", f"frontend={digests['frontend']}"]
+    recorded = images.load_record(out)
+    # an image of the record that is no component of the app chart (a tool image, say) is not deployed
+    recorded["loadgen"] = {**recorded["backend"], "repository": "todo-chatbot-loadgen", "digest": "sha256:" + "e" * 64}
+    arguments = images.deploy_arguments(recorded)
+    components = ("analytics", "backend", "frontend")
+    assert arguments == [f"{c}={digests[c]}" for c in components]
     overlay = image_values(envs.get("production"), arguments)
-    assert overlay == {"app": {"components": {"backend": {"image": {"digest": digests["backend"]}},
-                                              "frontend": {"image": {"digest": digests["frontend"]}}}}}
+    assert overlay == {"app": {"components": {c: {"image": {"digest": digests[c]}} for c in components}}}
 
 
 def _registry_get(url: str) -> tuple[str | None, bytes]:

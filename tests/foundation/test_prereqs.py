@@ -35,7 +35,8 @@ def test_the_long_builds_run_last_and_prometheus_before_promtool() -> None:
 
 
 def test_downloads_have_a_lane_of_their_own() -> None:
-    assert set(names(prereqs.DOWNLOAD)) == {"kafka-jars", *(n for n in names() if n.startswith("crds-"))}
+    # network- or package-bound: the Kafka jars (Maven), the external CRDs (Go module proxy), Debian's PostgreSQL
+    assert set(names(prereqs.DOWNLOAD)) == {"kafka-jars", "postgresql", *(n for n in names() if n.startswith("crds-"))}
 
 
 def test_an_unknown_prerequisite_names_the_known_ones() -> None:
