@@ -63,7 +63,7 @@ check-nodes: bootstrap ## compare config/prices.yaml's node allocatable and DOKS
 test-charts: bootstrap deps ## the chart tests only (render, schema, policy)
 	$(CLI) test --suite charts -- $(PYTEST_ARGS)
 
-test-runtime: bootstrap deps ## the runtime suite only: real Kafka, daprd, PostgreSQL, Prometheus, Jaeger and the workloads on loopback
+test-runtime: bootstrap deps prereqs ## the runtime suite only: real Kafka, daprd, PostgreSQL, Prometheus, Jaeger and the workloads on loopback
 	$(CLI) test --suite runtime -- $(PYTEST_ARGS)
 
 deploy: bootstrap deps ## deploy with health check and rollback: make deploy ENV=staging [ARGS=--dry-run]
