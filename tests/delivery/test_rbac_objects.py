@@ -79,3 +79,27 @@ def test_the_identities_live_apart_from_the_release_with_a_token_for_ci_only(obj
     ("Ingress", "ingresses"), ("PodDisruptionBudget", "poddisruptionbudgets")])
 def test_kinds_are_named_as_the_api_server_names_their_resources(kind: str, resource: str) -> None:
     assert rbac.resource_of(kind) == resource
+
+
+def test_no_release_binds_cluster_admin_and_the_deploy_identity_may_not_bind_it(objects) -> None:  # type: ignore[no-untyped-def]
+    env, objs = objects
+    for docs in [render_environment(env.name)]:
+        bound = [object_id(d) for d in docs if d.get("kind") in ("ClusterRoleBinding", "RoleBinding")
+                 and (d.get("roleRef") or {}).get("name") == "cluster-admin"]
+        assert bound == [], "installing these would need bind on cluster-admin"
+    binds = [r for o in objs if o["kind"] == "ClusterRole" and o["metadata"]["name"] == rbac.DEPLOYER
+             for r in o["rules"] if "bind" in r["verbs"]]
+    assert not [r for r in binds if "cluster-admin" in r.get("resourceNames", [])]
+
+
+def test_the_administrator_grants_velero_cluster_admin_where_the_release_runs_velero(objects) -> None:  # type: ignore[no-untyped-def]
+    env, objs = objects
+    docs = render_environment(env.name)
+    servers = [d for d in docs if d.get("kind") == "Deployment" and d["metadata"]["name"] == rbac.VELERO_SERVER]
+    grants = [o for o in objs if o["kind"] == "ClusterRoleBinding" and o["roleRef"]["name"] == "cluster-admin"]
+    if not servers:  # local: no Velero, no grant
+        assert grants == []
+        return
+    account = servers[0]["spec"]["template"]["spec"]["serviceAccountName"]
+    assert [(g["metadata"]["name"], g["subjects"]) for g in grants] == [
+        (f"{env.namespace}-velero-server", [{"kind": "ServiceAccount", "name": account, "namespace": env.namespace}])]

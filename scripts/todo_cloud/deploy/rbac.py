@@ -20,6 +20,11 @@ of the release can read:
   port-forward in the release namespace (Grafana, Prometheus, Alertmanager, Jaeger); Nodes, Namespaces,
   volumes and CRDs cluster-wide, read only.
 
+- **Velero's server** (where the release runs Velero): Velero backs up and restores objects of every kind,
+  so its ServiceAccount is bound to cluster-admin; the release does not carry that binding (the umbrella sets
+  the chart's `rbac.clusterAdministrator: false`), since installing it would need `bind` on cluster-admin, with
+  which the deploy identity could make itself cluster-admin. The administrator's apply grants it instead.
+
 Decisions only (objects, kubeconfigs); the command applies them through the deploy's Runner.
 """
 
@@ -202,12 +207,32 @@ def oncall_rules(found: ReleaseShape, crd_groups: Iterable[str]) -> list[dict[st
     return [*_rules(entries, READ), *_rules([(g, "*") for g in sorted(custom | set(crd_groups))], READ)]
 
 
+VELERO_SERVER = "velero"  # the Deployment of the Velero chart's server
+
+
+def velero_binding(releases: Iterable[list[Manifest]], default_namespace: str) -> list[dict[str, Any]]:
+    """The ClusterRoleBinding of Velero's server ServiceAccount to cluster-admin, for each Velero server
+    Deployment of `releases` (none without Velero; a Deployment without a namespace is in `default_namespace`)."""
+    subjects = {}
+    for docs in releases:
+        for doc in docs:
+            meta = doc.get("metadata") or {}
+            if doc.get("kind") == "Deployment" and meta.get("name") == VELERO_SERVER:
+                account = ((doc.get("spec") or {}).get("template") or {}).get("spec", {}).get("serviceAccountName")
+                if account:
+                    subjects[(str(meta.get("namespace") or default_namespace), str(account))] = None
+    return [_binding("ClusterRoleBinding", f"{namespace}-velero-server", None, "ClusterRole", "cluster-admin",
+                     {"kind": "ServiceAccount", "name": account, "namespace": namespace})
+            for namespace, account in sorted(subjects)]
+
+
 def objects(env: Environment, releases: Iterable[list[Manifest]], crds: Iterable[Mapping[str, Any]],
             secret_namespaces: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Every object of the deploy and on-call identities of `env`, in apply order: namespaces (the
     environment's, with their Pod Security labels, and the identities'), ServiceAccounts and the deploy
     token, roles, bindings. `releases` are the environment's rendered releases (every profile), `crds` the
     pinned CRDs the deploy applies, `secret_namespaces` where the Secrets the release needs live."""
+    releases = [list(docs) for docs in releases]
     found = shape(releases, env.namespace)
     crds = list(crds)
     crd_names = [str(c["metadata"]["name"]) for c in crds]
@@ -245,7 +270,7 @@ def objects(env: Environment, releases: Iterable[list[Manifest]], crds: Iterable
         out.append(_binding("RoleBinding", ONCALL, ns, "ClusterRole", ONCALL, _subject(env, ONCALL)))
     out.append(_binding("RoleBinding", f"{ONCALL}-portforward", env.namespace, "ClusterRole", f"{ONCALL}-portforward",
                         _subject(env, ONCALL)))
-    return out
+    return out + velero_binding(releases, env.namespace)
 
 
 def kubeconfig(env: Environment, server: str, ca_data: str, user: str, token: str) -> dict[str, Any]:
