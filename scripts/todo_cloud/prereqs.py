@@ -19,6 +19,7 @@ are network-bound and run beside the builds, in a second lane.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -146,8 +147,6 @@ def _postgres_find() -> Path:
 def _postgres_make() -> Path:
     """Debian's server package for this release, installed with apt-get when this process is root (as CI runs);
     otherwise Missing, naming the command to run."""
-    import os
-
     from todo_cloud.runtime import postgres
 
     package = postgres.debian_package()

@@ -131,14 +131,14 @@ def _sim_start() -> Outcome:
 
 
 def warm_runtime() -> None:
-    """What the runtime suite builds when it is missing (daprd, Prometheus, Jaeger, the Kafka jars), built now
-    and untimed, so that the suite's time is the warm one."""
-    from todo_cloud import gobuild
-    from todo_cloud.runtime import daprd, jaeger, kafka_jars, prometheus
+    """Every prerequisite of the suite (todo_cloud.prereqs: daprd, Prometheus, Jaeger, the Kafka jars, ...),
+    built now when missing and untimed, so that the suite's time is the warm one; RuntimeError naming each that
+    could not be had."""
+    from todo_cloud import prereqs
 
-    for name in (daprd.BUILD, prometheus.BUILD, jaeger.BUILD):
-        gobuild.build(name)
-    kafka_jars.ensure()
+    failed = [o for o in prereqs.build(report=lambda line: None) if o.status == "failed"]
+    if failed:
+        raise RuntimeError("; ".join(o.detail for o in failed))
 
 
 def runtime_suite(cli: Path, warm: Callable[[], None] = warm_runtime) -> Timing:
