@@ -1,11 +1,12 @@
 """The simulated cluster for the cluster tests: one control plane per environment, shared by its tests.
 
-Every test here is marked `cluster` and put in one xdist group, so a single worker runs them in order,
-environment after environment: `sim_cluster` starts the environment's cluster (todo_cloud.sim) and always
-stops it (process groups, temp folder) before the next one starts. `deployment` installs the release
-once per cluster with the deploy command itself (`todo-cloud deploy`), default wait strategy included.
-Missing binaries fail the tests with the one-line reason (`make test` builds them first); a cluster that does
-not start is an error saying why.
+Every test here that needs the simulated cluster is marked `cluster` and put in the xdist group of its
+environment (`sim-cluster-<env>`; `sim-cluster` for the tests that start clusters of their own), so one
+worker runs an environment's tests in order while another runs the next environment's: `sim_cluster` starts
+the environment's cluster (todo_cloud.sim) and always stops it (process groups, temp folder) before that
+worker starts the next one. `deployment` installs the release once per cluster with the deploy command
+itself (`todo-cloud deploy`), default wait strategy included. Missing binaries fail the tests with the
+one-line reason (`make test` builds them first); a cluster that does not start is an error saying why.
 """
 
 from __future__ import annotations
@@ -33,29 +34,24 @@ GROUP = "sim-cluster"
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test of this folder that needs the simulated cluster (or its binaries) is marked `cluster` and
-    runs on the one worker holding it: with `--dist loadgroup`, xdist schedules by an `@group` suffix of the
-    node id; xdist 3.8 sets it where pytest 9 no longer looks, so it is set here."""
-    loadgroup = bool(config.getoption("loadgroup", False))
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder that needs the simulated cluster (or its binaries) is marked `cluster` and put
+    in its environment's xdist group: with `--dist loadgroup` a group runs on one worker, so an environment's
+    cluster is started once and its tests keep their order (the lifecycle drills, which uninstall the release,
+    come last), while two environments' clusters run side by side on two workers. The `@group` suffix of the
+    node id, which xdist schedules by, is set by tests/conftest.py."""
     for item in items:
         needs = {"sim_binaries", "sim_cluster", "deployment", "identity_kubeconfigs"} & set(
             getattr(item, "fixturenames", ()))
         if HERE in Path(str(item.fspath)).parents and needs:
             item.add_marker(pytest.mark.cluster)
-            item.add_marker(pytest.mark.xdist_group(GROUP))
-            if loadgroup and not item.nodeid.endswith(f"@{GROUP}"):
-                _set_nodeid(item, f"{item.nodeid}@{GROUP}")
+            item.add_marker(pytest.mark.xdist_group(group_of(item)))
 
 
-def _set_nodeid(item: pytest.Item, nodeid: str) -> None:
-    """What xdist 3.8 does with `item._nodeid`, which pytest 9 no longer reads (its node ids are `_id`)."""
-    try:
-        from _pytest.nodeid import NodeId
-    except ImportError:  # pytest < 9
-        item._nodeid = nodeid
-    else:
-        item._id = NodeId.parse(nodeid)
+def group_of(item: pytest.Item) -> str:
+    """`sim-cluster-<env>` for a test of an environment's cluster, `sim-cluster` for one that starts its own."""
+    env = getattr(getattr(item, "callspec", None), "params", {}).get("sim_cluster")
+    return f"{GROUP}-{env}" if env else GROUP
 
 
 @pytest.fixture(scope="session")
