@@ -5,9 +5,10 @@ The one home of every Go build of versions.toml:
 - [go_tools.<name>]: `go install module@version` (the module's go.mod has no replace directives);
 - [go_builds.<name>]: `go build` of `package` inside a writable copy of the module downloaded from the
   module proxy, which makes it the main module so that its replace directives apply; the copy may be
-  trimmed first (`components`: keep only the component registrations a program needs, see `_prune`),
-  completed (`create`: files the repository has but the module zip lacks), and its requirements raised
-  (`require`: module -> a newer patch release, where the module proxy refuses the version the go.mod names).
+  trimmed first (`components`: keep only the component registrations a program needs, see `_prune`;
+  `drop`: file -> words, the lines of the file naming one of them removed, see `_drop_lines`), completed
+  (`create`: files the repository has but the module zip lacks), and its requirements raised (`require`:
+  module -> a newer patch release, where the module proxy refuses the version the go.mod names).
 
 Both kinds build with the same settings, so that builds share compiled packages in the Go build cache:
 CGO_ENABLED=0, `-trimpath`, GOFLAGS=-buildvcs=false, the pin's `tags` and `ldflags` (version stamps), and
@@ -64,6 +65,7 @@ class GoPin:
     components: tuple[str, ...] = ()
     registrations: str = ""
     create: Mapping[str, str] = field(default_factory=dict)
+    drop: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     require: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 3600.0
@@ -74,7 +76,8 @@ class GoPin:
         return {"kind": self.kind, "module": self.module, "version": self.version, "package": self.package,
                 "ldflags": self.ldflags, "tags": list(self.tags), "components": list(self.components),
                 "create": dict(self.create), "env": dict(self.env), **({"require": dict(self.require)}
-                                                                        if self.require else {})}
+                                                                        if self.require else {}),
+                **({"drop": {f: list(w) for f, w in self.drop.items()}} if self.drop else {})}
 
 
 def pin(name: str) -> GoPin:
@@ -89,6 +92,7 @@ def pin(name: str) -> GoPin:
                 ldflags=" ".join(table.get("ldflags", "").split()), tags=tuple(table.get("tags", ())),
                 components=tuple(table.get("components", ())) + tuple(table.get("harness_components", ())),
                 registrations=table.get("registrations", ""), create=dict(table.get("create", {})),
+                drop={f: tuple(w) for f, w in table.get("drop", {}).items()},
                 require=dict(table.get("require", {})), env=dict(table.get("env", {})),
                 timeout=float(table.get("timeout", 3600)))
     raise BuildError(f"versions.toml has no [go_tools.{name}] or [go_builds.{name}] table")
@@ -275,6 +279,25 @@ def _prune(p: GoPin, src: Path) -> None:
             path.unlink()
 
 
+def _drop_lines(p: GoPin, src: Path) -> None:
+    """Remove from each file of `p.drop` every line naming one of its words (an import and the table entry
+    using it: a word is matched whole, as an identifier). A word that names no line, or a file the module
+    lacks, is a BuildError, so a pin moved to a release whose source changed says so instead of building
+    more than intended; a line left using a removed import fails the compile, naming it."""
+    for rel, words in sorted(p.drop.items()):
+        path = src / rel
+        if not path.is_file():
+            raise BuildError(f"{p.name} {p.version}: {rel} is not in the module (versions.toml "
+                             f"[go_builds.{p.name}] drop)")
+        lines = path.read_text().splitlines(keepends=True)
+        patterns = {w: re.compile(rf"\b{re.escape(w)}\b") for w in words}
+        unused = [w for w, rx in patterns.items() if not any(rx.search(line) for line in lines)]
+        if unused:
+            raise BuildError(f"{p.name} {p.version}: no line of {rel} names {', '.join(unused)} (versions.toml "
+                             f"[go_builds.{p.name}] drop)")
+        path.write_text("".join(line for line in lines if not any(rx.search(line) for rx in patterns.values())))
+
+
 def _build_constraint(path: Path) -> str:
     """The `//go:build` expression of a Go file ("" when it has none)."""
     for line in path.read_text().splitlines():
@@ -295,6 +318,7 @@ def _copy_module(p: GoPin, work: Path, log: Path) -> Path:
         path.chmod(path.stat().st_mode | 0o200)
     if p.registrations:
         _prune(p, src)
+    _drop_lines(p, src)
     for rel, text in p.create.items():
         target = src / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -146,3 +146,53 @@ def test_go_tools_and_go_builds_share_one_set_of_flags() -> None:
         assert flags[0] == "-trimpath", name
         if p.ldflags:
             assert flags[flags.index("-ldflags") + 1] == p.ldflags, name
+
+
+INIT_GO = """package init
+
+import (
+\tbackendLocal "example.com/tofu/backend/local"
+\tbackendGCS "example.com/tofu/backend/gcs"
+\tbackendGCSX "example.com/tofu/backend/gcsx"
+)
+
+var backends = map[string]func(){
+\t"local": backendLocal.New,
+\t"gcs":   backendGCS.New,
+\t"gcsx":  backendGCSX.New,
+}
+"""
+
+
+def _dropping(words: tuple[str, ...], rel: str = "init/init.go") -> gobuild.GoPin:
+    return gobuild.GoPin("demo", "go_builds", "example.com/demo", "v1.2.3", "demo", drop={rel: words})
+
+
+def test_a_copy_loses_the_lines_naming_a_dropped_word_and_only_those(tmp_path: Path) -> None:
+    (tmp_path / "init").mkdir()
+    (tmp_path / "init" / "init.go").write_text(INIT_GO)
+    gobuild._drop_lines(_dropping(("backendGCS",)), tmp_path)
+    kept = (tmp_path / "init" / "init.go").read_text()
+    assert "backendGCS " not in kept and "backendGCS." not in kept
+    assert kept.count("backendGCSX") == 2 and kept.count("backendLocal") == 2  # whole words only
+    assert kept == "".join(line for line in INIT_GO.splitlines(keepends=True) if "backendGCS " not in line
+                           and "backendGCS." not in line)
+
+
+def test_a_dropped_word_that_names_no_line_fails_naming_it_and_the_file(tmp_path: Path) -> None:
+    (tmp_path / "init").mkdir()
+    (tmp_path / "init" / "init.go").write_text(INIT_GO)
+    with pytest.raises(gobuild.BuildError, match=r"no line of init/init.go names backendAzure \(versions.toml "
+                                                 r"\[go_builds.demo\] drop\)"):
+        gobuild._drop_lines(_dropping(("backendGCS", "backendAzure")), tmp_path)
+    assert (tmp_path / "init" / "init.go").read_text() == INIT_GO, "nothing is half-applied"
+    with pytest.raises(gobuild.BuildError, match=r"init/absent.go is not in the module"):
+        gobuild._drop_lines(_dropping(("backendGCS",), "init/absent.go"), tmp_path)
+
+
+def test_dropped_lines_count_in_the_fingerprint_and_the_tofu_pin_drops_backends() -> None:
+    assert "drop" not in gobuild.GoPin("demo", "go_builds", "example.com/demo", "v1.2.3", "demo").fingerprint
+    assert _dropping(("backendGCS",)).fingerprint["drop"] == {"init/init.go": ["backendGCS"]}
+    tofu = gobuild.pin("tofu")
+    assert "backendS3" not in tofu.drop["internal/backend/init/init.go"]  # our state backend (Spaces) stays
+    assert "backendKubernetes" in tofu.drop["internal/backend/init/init.go"]
