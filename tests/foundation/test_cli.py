@@ -38,17 +38,3 @@ def test_make_up_without_docker_says_why_and_what_to_run_instead() -> None:
     # make's own "*** [up] Error 1" trailer aside, the tool says it in one line.
     lines = [line for line in proc.stderr.strip().splitlines() if not re.match(r"make(\[\d+\])?:", line)]
     assert len(lines) == 1 and "make sim-up" in lines[0], proc.stderr
-
-
-def test_the_suite_runs_one_worker_more_than_the_cpus_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
-    import argparse
-    import os
-
-    from todo_cloud.commands import test as test_command
-
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    parser = argparse.ArgumentParser()
-    test_command.configure(parser)
-    assert parser.parse_args([]).workers == "3"
-    assert parser.parse_args(["-n", "auto"]).workers == "auto"
-    assert parser.parse_args(["-n", "0"]).workers == "0"
