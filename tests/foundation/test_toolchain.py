@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from todo_cloud import tools, versions
+from todo_cloud import bootstrap, tools, versions
+from todo_cloud.run import run
 
 HELM = versions.tool("helm")["version"]
+UV = versions.tool("uv")
 
 
 @pytest.mark.parametrize("name", tools.MANAGED)
@@ -74,3 +77,19 @@ def test_every_upstream_chart_is_pinned_to_an_exact_version() -> None:
     for chart in charts:
         assert re.fullmatch(r"\d+\.\d+\.\d+", chart.version), chart
         assert chart.repository.startswith(("https://", "oci://")), chart
+
+
+def test_uv_is_installed_from_a_pinned_wheel_and_reports_the_pinned_version(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(bootstrap, "user_cache", lambda: tmp_path)
+    binary = bootstrap.uv()
+    assert binary == tmp_path / f"uv-{UV['version']}" / "bin" / "uv"
+    assert run([binary, "--version"]).stdout.split()[:2] == ["uv", UV["version"]]
+
+
+def test_a_uv_wheel_whose_sha256_is_not_pinned_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(bootstrap, "user_cache", lambda: tmp_path)
+    monkeypatch.setattr(versions, "tool", lambda name: {"version": UV["version"], "wheel_sha256": ["0" * 64]})
+    with pytest.raises(subprocess.CalledProcessError):
+        bootstrap.uv()
+    assert not (tmp_path / f"uv-{UV['version']}" / "bin" / "uv").exists()
