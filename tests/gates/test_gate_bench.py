@@ -39,13 +39,14 @@ def test_a_fast_render_that_failed_fails_the_bench() -> None:
     broken = bench.Timing("render local (cold)", 0.1, 1.0, "helm template failed", 1)
     gate_with_findings = bench.Timing("gates together", 10.0, bench.GATES_TARGET, "", 1)
     assert broken.ok and bench.failed([broken, gate_with_findings]) == [broken]
+    assert (broken.verdict, gate_with_findings.verdict) == ("FAILED, exit 1", "ok, exit 1")
 
 
 def test_a_step_that_breaks_is_reported_not_raised() -> None:
     def broken() -> bench.Outcome:
         raise RuntimeError("helm template failed\nmore")
     timing = bench.timed("render local (cold)", 2.0, broken)
-    assert (timing.note, timing.exit_code, timing.verdict) == ("error: helm template failed", None, "ok, error")
+    assert (timing.note, timing.exit_code, timing.verdict) == ("error: helm template failed", None, "FAILED, error")
     assert bench.failed([timing]) == [timing]
 
 
@@ -57,7 +58,7 @@ def test_a_simulated_cluster_that_cannot_start_fails_the_bench(monkeypatch: pyte
 
     monkeypatch.setattr(sim, "running", missing)
     timing = bench.timed("simulated cluster start (cached)", bench.SIM_START_TARGET, bench._sim_start)
-    assert timing.exit_code is None and timing.verdict == "ok, error" and "make sim-build" in timing.note
+    assert timing.exit_code is None and timing.verdict == "FAILED, error" and "make sim-build" in timing.note
     assert bench.failed([timing]) == [timing]
 
 
@@ -73,7 +74,7 @@ def test_a_fast_runtime_suite_that_failed_fails_the_bench_and_a_slow_one_too() -
     slow = bench.Timing(bench.RUNTIME_SUITE, 200.0, bench.RUNTIME_SUITE_TARGET, "", 0)
     ok = bench.Timing(bench.RUNTIME_SUITE, 150.0, bench.RUNTIME_SUITE_TARGET, "", 0)
     assert bench.failed([failed, slow, ok]) == [failed, slow]
-    assert (failed.verdict, slow.verdict, ok.verdict) == ("ok, exit 1", "SLOW, exit 0", "ok, exit 0")
+    assert (failed.verdict, slow.verdict, ok.verdict) == ("FAILED, exit 1", "SLOW, exit 0", "ok, exit 0")
 
 
 def test_the_runtime_suite_is_timed_warm_and_a_failed_warm_up_is_its_error(tmp_path: Path) -> None:
@@ -90,13 +91,28 @@ def test_a_make_test_that_failed_fails_the_bench_however_fast() -> None:
     slow = bench.Timing("make test (warm, fresh clone)", 800.0, bench.MAKE_TEST_TARGETS["warm"], "", 0)
     ok = bench.Timing("make test (warm, fresh clone)", 500.0, bench.MAKE_TEST_TARGETS["warm"], "", 0)
     assert bench.failed([failed, slow, ok]) == [failed, slow]
+    assert failed.verdict == "FAILED, exit 2"
+
+
+def test_a_failed_make_tests_whole_output_is_kept_and_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    class Proc:
+        returncode, stdout, stderr = 1, "tests/x.py::test_y FAILED\n== 1 failed, 9 passed in 3.00s ==\n", "boom"
+
+    monkeypatch.setattr(bench, "fresh_clone", lambda where: where)
+    monkeypatch.setattr(bench, "run_command", lambda *args, **kwargs: Proc())
+    monkeypatch.setattr(bench, "MAKE_TEST_LOGS", tmp_path / "logs")
+    timing = bench.make_test("warm", tmp_path)
+    log = tmp_path / "logs" / "make-test-warm.log"
+    assert (timing.exit_code, timing.verdict) == (1, "FAILED, exit 1")
+    assert timing.note == f"1 failed, 9 passed in 3.00s; output: {log}"
+    assert "tests/x.py::test_y FAILED" in log.read_text() and "boom" in log.read_text()
 
 
 def test_a_cold_make_test_has_a_home_of_its_own_and_no_cache_of_the_machine(tmp_path: Path) -> None:
     base = {"HOME": "/root", "PATH": "/usr/bin", "GOPROXY": "https://proxy", "TODO_CLOUD_CHART_MIRROR": "/m"}
     env = bench.cold_environment(tmp_path / "home", base)
     home = str(tmp_path / "home")
-    for variable in ("HOME", "XDG_CACHE_HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "PIP_CACHE_DIR"):
+    for variable in ("HOME", "XDG_CACHE_HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "PIP_CACHE_DIR", "UV_CACHE_DIR"):
         assert env[variable].startswith(home), variable
     assert "TODO_CLOUD_CHART_MIRROR" not in env, "the chart mirror is found beside the clone, as in CI"
     assert (env["PATH"], env["GOPROXY"]) == ("/usr/bin", "https://proxy")

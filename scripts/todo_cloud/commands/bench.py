@@ -15,7 +15,8 @@ against the targets of the platform.
    it: warm (this machine's caches: built tools, jars, charts, Go and pip caches) < 12 minutes; cold (a home
    of its own, so no cache of any kind: every tool built, every package downloaded) < 60 minutes, both on
    2 cores. The clone sits beside a link to this repository's `../shared` (the chart mirror and the Go
-   module proxy, as beside CI's clone). A `make test` that fails fails the bench however fast it was.
+   module proxy, as beside CI's clone). A `make test` that fails fails the bench however fast it was; the
+   output of each is kept in out/bench/make-test-KIND.log.
 
 Prints a table whose verdict names the exit code of what was timed, and exits 1 when a target is missed, or
 when the bootstrap, a `helm template`, a render, the simulated cluster's start or the runtime suite did not
@@ -52,6 +53,8 @@ RUNTIME_SUITE = "runtime suite (warm)"
 MUST_SUCCEED = ("bootstrap", "helm template", "render", "simulated cluster start", RUNTIME_SUITE, "make test")
 MAKE_TEST_TARGETS = {"warm": 12 * 60.0, "cold": 60 * 60.0}
 MAKE_TEST_TIMEOUT = 3 * 3600
+# Where the whole output of each timed `make test` is kept (the clone is removed after the run).
+MAKE_TEST_LOGS = REPO / "out" / "bench"
 
 # What an action reports: a note, and the exit code of what it ran (None: it never ran to an end).
 Outcome = tuple[str, int | None]
@@ -71,9 +74,15 @@ class Timing:
         return self.seconds < self.target
 
     @property
+    def broken(self) -> bool:
+        """A step that had to succeed (MUST_SUCCEED) and did not: its time means nothing."""
+        return self.step.startswith(MUST_SUCCEED) and self.exit_code != 0
+
+    @property
     def verdict(self) -> str:
-        """`ok` or `SLOW`, with the exit code of what was timed (`error` when it never ended)."""
-        speed = "ok" if self.ok else "SLOW"
+        """`ok` or `SLOW` (`FAILED` for a broken step), with the exit code of what was timed (`error` when it
+        never ended)."""
+        speed = "FAILED" if self.broken else "ok" if self.ok else "SLOW"
         return f"{speed}, exit {self.exit_code}" if self.exit_code is not None else f"{speed}, error"
 
 
@@ -163,13 +172,13 @@ def fresh_clone(where: Path) -> Path:
 
 def cold_environment(home: Path, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a `make test` with no cache of any kind: HOME, the XDG cache, Go's module and build
-    caches, pip's cache in `home` (empty); pyenv's root (the machine's Python) and the rest kept."""
+    caches, pip's and uv's caches in `home` (empty); pyenv's root (the machine's Python) and the rest kept."""
     env = dict(base if base is not None else os.environ)
     if "PYENV_ROOT" not in env and (Path.home() / ".pyenv").is_dir():
         env["PYENV_ROOT"] = str(Path.home() / ".pyenv")
     env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), GOPATH=str(home / "go"),
                GOMODCACHE=str(home / "go" / "pkg" / "mod"), GOCACHE=str(home / ".cache" / "go-build"),
-               PIP_CACHE_DIR=str(home / ".cache" / "pip"))
+               PIP_CACHE_DIR=str(home / ".cache" / "pip"), UV_CACHE_DIR=str(home / ".cache" / "uv"))
     for variable in ("TODO_CLOUD_CHART_MIRROR", "TODO_CLOUD_SIM_BIN"):
         env.pop(variable, None)
     return env
@@ -187,8 +196,13 @@ def make_test(kind: str, work: Path) -> Timing:
 
     def action() -> Outcome:
         proc = run_command(["make", "test"], check=False, cwd=clone, env=env, timeout=MAKE_TEST_TIMEOUT)
+        log = MAKE_TEST_LOGS / f"make-test-{kind}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"$ make test  (exit {proc.returncode})\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
         tail = [line for line in proc.stdout.splitlines() if " passed" in line or " failed" in line][-1:]
-        return (tail[0].strip("= ") if tail else (proc.stderr or proc.stdout).strip()[-120:]), proc.returncode
+        note = tail[0].strip("= ") if tail else (proc.stderr or proc.stdout).strip()[-120:]
+        shown = log.relative_to(REPO) if log.is_relative_to(REPO) else log
+        return (f"{note}; output: {shown}" if proc.returncode else note), proc.returncode
     return timed(step, target, action)
 
 
@@ -238,7 +252,7 @@ def table(timings: list[Timing]) -> str:
 def failed(timings: list[Timing]) -> list[Timing]:
     """The steps that fail the bench: a missed target, or a step that had to succeed and did not."""
     per_step = [t for t in timings if t.step.startswith((*MUST_SUCCEED, "gates", "offline"))]
-    return [t for t in per_step if not t.ok or (t.step.startswith(MUST_SUCCEED) and t.exit_code != 0)]
+    return [t for t in per_step if not t.ok or t.broken]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
