@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from todo_cloud import terraform
+from todo_cloud import terraform, yamlfile
 from todo_cloud.paths import CONFIG
 
 PRICES = CONFIG / "prices.yaml"
@@ -58,7 +56,7 @@ def tfvars(env: str) -> dict[str, Any]:
 
 def prices(path: Path = PRICES) -> dict[str, Any]:
     """The dated price table: node sizes (monthly price, allocatable), DOKS system pods, other prices."""
-    return yaml.safe_load(path.read_text())
+    return yamlfile.load(path)
 
 
 def node_size(size: str, env: str, table: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -70,8 +68,8 @@ def node_size(size: str, env: str, table: Mapping[str, Any] | None = None) -> Ma
 
 
 def _kind_pool() -> NodePool:
-    kind = yaml.safe_load(KIND_CONFIG.read_text())
-    capacity = yaml.safe_load(KIND_CAPACITY.read_text())
+    kind = yamlfile.load(KIND_CONFIG)
+    capacity = yamlfile.load(KIND_CAPACITY)
     workers = [n.get("labels") or {} for n in kind["nodes"] if n.get("role") == "worker"]
     if len(workers) != capacity["node_count"]:
         raise ShapeError(f"config/kind-capacity.yaml: node_count {capacity['node_count']} but config/kind.yaml "

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from todo_cloud import yamlfile
 from todo_cloud.deps import CHARTS_DIR
 from todo_cloud.render import LOADER as LOADER_OF_RENDERS
 
@@ -90,7 +91,7 @@ def crd_bundle(files: list[CrdFile]) -> str:
 
 def documents(text: str) -> Iterator[dict[str, Any]]:
     """The CustomResourceDefinition documents of a YAML stream."""
-    for doc in yaml.load_all(text, Loader=LOADER):
+    for doc in yamlfile.loads_all(text, LOADER):
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
             yield doc
 

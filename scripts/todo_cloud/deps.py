@@ -23,10 +23,9 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
 from filelock import FileLock
 
-from todo_cloud import tools, versions
+from todo_cloud import tools, versions, yamlfile
 from todo_cloud.paths import CACHE, UMBRELLA, chart_mirror, chart_mirrors
 from todo_cloud.run import CommandError, run
 from todo_cloud.tools import sha256_file
@@ -64,7 +63,7 @@ def _link(link: Path, target: Path) -> None:
 
 def file_dependencies(chart: Path) -> list[tuple[str, str, Path]]:
     """(name, version, chart folder) of each `file://` dependency in `chart`'s Chart.yaml (our own charts)."""
-    meta = yaml.safe_load((chart / "Chart.yaml").read_text()) or {}
+    meta = yamlfile.load(chart / "Chart.yaml") or {}
     return [(dep["name"], str(dep.get("version", "")), (chart / str(dep["repository"]).removeprefix("file://")).resolve())
             for dep in meta.get("dependencies") or [] if str(dep.get("repository", "")).startswith("file://")]
 
@@ -77,7 +76,7 @@ def link_file_dependencies(chart: Path) -> None:
     for name, version, target in file_dependencies(chart):
         if not (target / "Chart.yaml").is_file():
             raise DepsError(f"{chart.name}/Chart.yaml: dependency {name} points at {target}, which holds no chart")
-        have = str((yaml.safe_load((target / "Chart.yaml").read_text()) or {}).get("version", ""))
+        have = str((yamlfile.load((target / "Chart.yaml")) or {}).get("version", ""))
         if have != version:
             raise DepsError(f"{chart.name}/Chart.yaml: dependency {name} {version}, but {target.name}/Chart.yaml "
                             f"is version {have}; set the dependency's version to {have}")
@@ -95,7 +94,7 @@ def _mirror_index(mirror: Path) -> dict | None:
     index = mirror / "index.yaml"
     if not index.is_file():
         return None
-    return yaml.safe_load(index.read_text()) or {}
+    return yamlfile.load(index) or {}
 
 
 def _from_mirror(chart: versions.UpstreamChart, mirror: Path, index: dict) -> Path | None:

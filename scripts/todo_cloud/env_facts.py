@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from todo_cloud import envs, terraform, versions, yaml_edit
+from todo_cloud import envs, terraform, versions, yaml_edit, yamlfile
 from todo_cloud.envs import Environment
 from todo_cloud.gates import Finding
 from todo_cloud.paths import REPO
@@ -137,7 +137,7 @@ def _read(path: Path) -> Any:
     if not path.is_file():
         return None
     if path.suffix == ".yaml":
-        return yaml.safe_load(path.read_text()) or {}
+        return yamlfile.load(path) or {}
     return terraform.parse_hcl(path)
 
 

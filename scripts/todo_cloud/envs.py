@@ -15,8 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from todo_cloud import yamlfile
 from todo_cloud.paths import CONFIG, VALUES
 
 ENVIRONMENTS_FILE = CONFIG / "environments.yaml"
@@ -162,7 +161,7 @@ def parse(name: str, e: dict[str, Any]) -> Environment:
 
 def load(path: Path = ENVIRONMENTS_FILE) -> dict[str, Environment]:
     """Every environment of `path` (default config/environments.yaml), in file order."""
-    data = yaml.safe_load(path.read_text())["environments"]
+    data = yamlfile.load(path)["environments"]
     return {name: parse(name, e) for name, e in data.items()}
 
 
@@ -177,7 +176,7 @@ PROFILE_VALUES = VALUES / "profiles"
 
 def profile_named(env_file: Path) -> str | None:
     """The profile an environment's values file names (`profile.name`), else None."""
-    values = yaml.safe_load(env_file.read_text()) or {}
+    values = yamlfile.load(env_file) or {}
     return ((values.get("profile") or {}).get("name")) or None
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from todo_cloud import yamlfile
 from todo_cloud.envs import PROFILE_VALUES, Environment, profile_values_files
 from todo_cloud.paths import CACHE, CONFIG
 
@@ -51,7 +52,7 @@ class Profile:
 @cache
 def all_profiles() -> dict[str, Profile]:
     """Every profile of config/profiles.yaml, in file order."""
-    data = yaml.safe_load(PROFILES_FILE.read_text())["profiles"]
+    data = yamlfile.load(PROFILES_FILE)["profiles"]
     return {name: Profile(name, p["title"], " ".join(str(p["description"]).split()), bool(p["haControlPlane"]),
                           p.get("budgetMonthly"),
                           tuple(GiveUp(" ".join(g["what"].split()), " ".join(g["instead"].split()))

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
-from todo_cloud import deps, envs, profiles, tools, versions
+from todo_cloud import deps, envs, profiles, tools, versions, yamlfile
 from todo_cloud.manifests import Manifest
 from todo_cloud.paths import CACHE, CHARTS, UMBRELLA
 from todo_cloud.run import CommandError, run
@@ -47,8 +47,7 @@ class RenderError(CommandError):
     """`helm template` failed; the message carries Helm's stderr (which names the failing value)."""
 
 
-# PyYAML's libyaml loader where it is built (it is, from the wheels the lock pins), else the pure-Python one.
-LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LOADER = yamlfile.LOADER
 
 # path -> ((size, mtime, inode), sha256 of its content): files are read again only when they change.
 _file_digests: dict[str, tuple[tuple[int, int, int], bytes]] = {}
@@ -190,11 +189,9 @@ def subchart_values(key: str, env: str | None) -> dict:
     """Values that the umbrella hands the subchart under `key`: umbrella defaults, then the environment's
     files (its profile's layer, then its own file), each as `global` plus the subtree at `key` (Helm's own
     coalescing, reproduced for one subchart)."""
-    layers = [yaml.safe_load((UMBRELLA / "values.yaml").read_text()) or {}]
-    if env is not None:
-        layers += [yaml.safe_load(f.read_text()) or {} for f in envs.get(env).values_files]
+    files = [UMBRELLA / "values.yaml", *(envs.get(env).values_files if env is not None else ())]
     merged: dict = {}
-    for layer in layers:
+    for layer in (yamlfile.load(f) or {} for f in files):
         merged = deep_merge(merged, {"global": layer.get("global") or {}, **(layer.get(key) or {})})
     return merged
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_cloud import deps, envs, profiles
+from todo_cloud import deps, envs, profiles, yamlfile
 from todo_cloud.envs import PROFILE_VALUES
 from todo_cloud.gates import data
 from todo_cloud.manifests import Manifest
@@ -89,7 +89,7 @@ def test_a_profile_layer_without_an_environment_naming_it_is_refused(upstream_ch
     ("profile: {applied: mine}\nredis: {}\n", "override-only", "redis: not a key of the umbrella's values.yaml"),
 ], ids=["applied-names-another", "names-an-environment", "adds-a-key"])
 def test_a_bad_profile_layer_is_a_finding_naming_the_key(text: str, rule: str, message: str) -> None:
-    defaults = yaml.safe_load((UMBRELLA / "values.yaml").read_text())
+    defaults = yamlfile.load(UMBRELLA / "values.yaml")
     findings = data.profile_findings("mine", yaml.safe_load(text), defaults)
     assert [(f.where, f.rule, f.message) for f in findings] == [("values/profiles/mine.yaml", rule, message)]
 
@@ -108,4 +108,4 @@ def test_another_profile_of_production_is_its_layer_its_file_and_the_selection(t
     other = next(p for p in profiles.all_profiles() if p != PRODUCTION.profile)
     files = profiles.values_files(PRODUCTION, other)
     assert files[:2] == (profiles.get(other).values_file, PRODUCTION.values_file)
-    assert yaml.safe_load(files[2].read_text()) == {"profile": {"name": other}}
+    assert yamlfile.load(files[2]) == {"profile": {"name": other}}

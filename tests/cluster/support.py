@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from todo_cloud import envs, tools
+from todo_cloud import envs, tools, yamlfile
 from todo_cloud.cluster_shape import KIND_ENVIRONMENTS
 from todo_cloud.deploy.preflight import DIGEST_REQUIRED
 from todo_cloud.deploy.secrets import release_secrets
@@ -44,7 +44,7 @@ def _digests_overlay(env_name: str) -> Path:
         for part in parents:
             node = node.setdefault(part, {})
         node[last] = value
-    components = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text())["components"]
+    components = yamlfile.load(CHARTS / "app" / "values.yaml")["components"]
     tree.setdefault("app", {})["components"] = {c: {"image": {"digest": _made_up_digest(c)}} for c in components}
     path = Path(tempfile.mkdtemp(prefix="todo-sim-digests-")) / f"{env_name}.yaml"
     path.write_text(yaml.safe_dump(tree))

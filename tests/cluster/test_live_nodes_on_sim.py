@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from todo_cloud import cli
+from todo_cloud import cli, yamlfile
 from todo_cloud.paths import CONFIG
 from todo_cloud.sim import cluster as sim
 
@@ -79,7 +79,7 @@ def test_write_records_the_cluster_and_the_next_check_passes(
     prices = tmp_path / "prices.yaml"
     shutil.copy(CONFIG / "prices.yaml", prices)
     assert nodes_command(doks_sim, prices, "--write") == 0
-    written = yaml.safe_load(prices.read_text())
+    written = yamlfile.load(prices)
     assert written["allocatable_check"]["confirmed"] is True
     assert doks_sim.context in written["allocatable_check"]["source"]
     assert written["node_sizes"]["s-2vcpu-4gb"]["allocatable_memory"] == "2560Mi"
@@ -95,7 +95,7 @@ def test_write_records_the_cluster_and_the_next_check_passes(
 def test_a_workload_the_table_lacks_is_named_and_nothing_is_written(
         doks_sim: sim.Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     prices = tmp_path / "prices.yaml"
-    confirmed = yaml.safe_load((CONFIG / "prices.yaml").read_text())
+    confirmed = yamlfile.load(CONFIG / "prices.yaml")
     confirmed["allocatable_check"]["confirmed"] = True
     prices.write_text(yaml.safe_dump(confirmed))
     before = prices.read_text()

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.cluster.support import KNOWN_FINDINGS, Deployment, deploy, helm
-from todo_cloud import deps, versions
+from todo_cloud import deps, versions, yamlfile
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy import rbac
 from todo_cloud.deploy.execute import Outcome, rollback
@@ -147,7 +147,7 @@ def previous_chart() -> Iterator[tuple[str, Path]]:
         deps_dir.mkdir(exist_ok=True)
         # our own charts, and the library inside them, linked as `make deps` links them
         deps.link_file_dependencies(umbrella)
-        for dep in yaml.safe_load((umbrella / "Chart.yaml").read_text()).get("dependencies") or []:
+        for dep in yamlfile.load(umbrella / "Chart.yaml").get("dependencies") or []:
             if str(dep.get("repository", "")).startswith("file://"):
                 continue
             archive = REPO / "charts" / "todo-chatbot-cloud" / "charts" / f"{dep['name']}-{dep['version']}.tgz"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_cloud import envs
+from todo_cloud import envs, yamlfile
 from todo_cloud.cli import main
 from todo_cloud.deploy import preflight
 from todo_cloud.deploy.secrets import our_charts
@@ -43,7 +43,7 @@ def _values(env: str, tree: dict, tmp: Path) -> list:
 
 def _pinned_tree(env: str) -> tuple[pins.PinPlan, dict]:
     plan = pins.plan(env, synthetic_digest)
-    tree = yaml.safe_load(envs.get(env).values_file.read_text())
+    tree = yamlfile.load(envs.get(env).values_file)
     for key, value in plan.pins.items():
         pins._set(tree, key, value)
     return plan, tree
@@ -158,7 +158,7 @@ def test_pin_writes_the_registrys_digests_and_keeps_the_file_layout(mirror, tmp_
     shutil.copy(original, copy)
     plan = pins.plan("production", functools.partial(oci.resolve, mirror=f"{url}/full"), values_file=copy)
     pins.write(plan, copy)
-    written = yaml.safe_load(copy.read_text())
+    written = yamlfile.load(copy)
     assert lookup(written, ["kube-prometheus-stack", "prometheus", "prometheusSpec", "image", "sha"]) == \
         digests["quay.io/prometheus/prometheus:v3.14.0-distroless"].removeprefix("sha256:")
     assert lookup(written, ["dapr", "dapr_sidecar_injector", "image", "name"]) == \

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 import yaml
 
-from todo_cloud import envs, tools
+from todo_cloud import envs, tools, yamlfile
 from todo_cloud.cli import main
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.release.publish import PublishError, publish
 from todo_cloud.render import render_chart, render_environment
 from todo_cloud.run import run
 
-VERSION = str(yaml.safe_load((UMBRELLA / "Chart.yaml").read_text())["version"])
+VERSION = str(yamlfile.load(UMBRELLA / "Chart.yaml")["version"])
 
 
 @pytest.fixture(scope="module")

@@ -20,16 +20,15 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-import yaml
 
-from todo_cloud import envs, versions, workloads
+from todo_cloud import envs, versions, workloads, yamlfile
 from todo_cloud.cli import main
 from todo_cloud.deploy.images import image_values
 from todo_cloud.manifests import containers
 from todo_cloud.paths import CHARTS
 from todo_cloud.release import images, oci
 
-APP_DEFAULTS = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text())
+APP_DEFAULTS = yamlfile.load(CHARTS / "app" / "values.yaml")
 BY_SERVICE = {i.service: i for i in images.images()}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from todo_cloud import versions
+from todo_cloud import versions, yamlfile
 from todo_cloud.commands.lint import actionlint_command
 from todo_cloud.paths import REPO
 from todo_cloud.run import run
@@ -29,7 +29,7 @@ HEAD_SHA = "${{ github.event.workflow_run.head_sha }}"
 
 
 def load(path: Path) -> dict[str, Any]:
-    doc = yaml.safe_load(path.read_text())
+    doc = yamlfile.load(path)
     doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as true
     return doc
 
@@ -41,7 +41,7 @@ def workflows() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def toolchain() -> dict[str, Any]:
-    return yaml.safe_load((ACTIONS / "toolchain" / "action.yml").read_text())
+    return yamlfile.load(ACTIONS / "toolchain" / "action.yml")
 
 
 def steps_of(job: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_cloud import deps, paths, versions
+from todo_cloud import deps, paths, versions, yamlfile
 from todo_cloud.paths import CHARTS
 
 
@@ -121,7 +121,7 @@ def test_a_file_dependency_without_a_chart_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("chart", ["app", "platform"])
 def test_our_charts_depend_on_the_library_at_its_version(chart: str) -> None:
     found = deps.file_dependencies(CHARTS / chart)
-    library = yaml.safe_load((CHARTS / "todo-chatbot-lib" / "Chart.yaml").read_text())
+    library = yamlfile.load(CHARTS / "todo-chatbot-lib" / "Chart.yaml")
     assert found == [("todo-chatbot-lib", library["version"], CHARTS / "todo-chatbot-lib")]
     assert library["type"] == "library"
 

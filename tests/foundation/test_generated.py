@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from todo_cloud import generate, tools, versions
+from todo_cloud import generate, tools, versions, yamlfile
 from todo_cloud.generate import chart_deps
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.run import run
@@ -22,7 +22,7 @@ def test_every_generated_file_carries_the_do_not_edit_header() -> None:
 
 
 def test_umbrella_dependencies_follow_versions_toml() -> None:
-    chart = yaml.safe_load((UMBRELLA / "Chart.yaml").read_text())
+    chart = yamlfile.load(UMBRELLA / "Chart.yaml")
     pinned = {c.name: c.version for c in versions.upstream_charts()}
     declared = {d["name"]: d["version"] for d in chart["dependencies"] if not d["repository"].startswith("file:")}
     assert declared == pinned
@@ -31,7 +31,7 @@ def test_umbrella_dependencies_follow_versions_toml() -> None:
 def test_every_dependency_is_behind_its_enabled_condition() -> None:
     """`<key>.enabled`, unless versions.toml names another switch (Kafka UI's is the platform's kafkaUi.enabled,
     which also renders its KafkaUser and NetworkPolicy)."""
-    chart = yaml.safe_load((UMBRELLA / "Chart.yaml").read_text())
+    chart = yamlfile.load(UMBRELLA / "Chart.yaml")
     switches = {"kafka-ui": "platform.kafkaUi.enabled"}
     for dep in chart["dependencies"]:
         assert dep["condition"] == switches.get(dep["name"], f"{dep.get('alias', dep['name'])}.enabled")
@@ -46,6 +46,6 @@ def test_lock_digest_equals_the_one_helm_writes(tmp_path: Path) -> None:
         yaml.safe_dump({"apiVersion": "v2", "name": "a", "version": "0.1.0", "dependencies": [dep]})
     )
     run([tools.path("helm"), "dependency", "update", tmp_path / "a"])
-    helm_lock = yaml.safe_load((tmp_path / "a" / "Chart.lock").read_text())
+    helm_lock = yamlfile.load(tmp_path / "a" / "Chart.lock")
     ours = chart_deps.lock_digest([dep], [{"name": "b", "repository": "file://../b", "version": "0.2.0"}])
     assert ours == helm_lock["digest"]

@@ -6,9 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from todo_cloud import envs, render
+from todo_cloud import envs, render, yamlfile
 from todo_cloud.paths import CHARTS
 from todo_cloud.render import RenderError, render_chart
 
@@ -83,7 +82,7 @@ def test_manifests_are_written_one_file_per_kind_and_name(tmp_path: Path) -> Non
     ]
     written = render.write_manifests(docs, tmp_path / "out", "rendered by a test, do not edit")
     assert sorted(p.name for p in written) == ["configmap-a.yaml", "service-a.yaml", "y-configmap-a.yaml"]
-    assert yaml.safe_load(written[1].read_text())["metadata"]["namespace"] == "y"
+    assert yamlfile.load(written[1])["metadata"]["namespace"] == "y"
 
 
 def test_our_charts_render_before_make_deps_with_their_library_linked(tmp_path: Path,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from todo_cloud import env_facts, envs, terraform, yaml_edit
+from todo_cloud import env_facts, envs, terraform, yaml_edit, yamlfile
 from todo_cloud.commands import envs as commands_envs
 from todo_cloud.envs import ENVIRONMENTS_FILE, EnvironmentError
 from todo_cloud.paths import REPO
@@ -127,7 +127,7 @@ CONFIG_CHANGES: list[tuple[str, str, str, Any, set[tuple[str, str]]]] = [
 
 
 def changed_config(tmp_path: Path, env: str, key: str, value: Any) -> dict[str, envs.Environment]:
-    data = yaml.safe_load(ENVIRONMENTS_FILE.read_text())
+    data = yamlfile.load(ENVIRONMENTS_FILE)
     node = data["environments"][env]
     *parents, leaf = key.split(".")
     for part in parents:
@@ -157,7 +157,7 @@ def test_make_generate_writes_what_the_check_then_accepts(tmp_path: Path) -> Non
         path.write_text(content)
     assert env_facts.findings(root, environments.values()) == []
     assert terraform.parse_hcl(root / "terraform/environments/staging.tfvars")["vpc_ip_range"] == "10.130.16.0/20"
-    staging = yaml.safe_load((root / "values/staging.yaml").read_text())
+    staging = yamlfile.load(root / "values/staging.yaml")
     assert staging["app"]["networkPolicy"]["database"]["cidr"] == "10.130.16.0/20"
     assert "# App (charts/app)" in (root / "values/staging.yaml").read_text()  # comments kept
 
@@ -220,7 +220,7 @@ BAD_CONFIG: list[tuple[str, str, str, Any, str]] = [
                          ids=[c[0] for c in BAD_CONFIG])
 def test_contradicting_config_is_refused_naming_the_key(tmp_path: Path, env: str, key: str, value: Any,
                                                         expected: str) -> None:
-    data = yaml.safe_load(ENVIRONMENTS_FILE.read_text())
+    data = yamlfile.load(ENVIRONMENTS_FILE)
     node = data["environments"][env]
     *parents, leaf = key.split(".")
     for part in parents:

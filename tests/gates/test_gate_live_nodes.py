@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from todo_cloud import cli
+from todo_cloud import cli, yamlfile
 from todo_cloud.gates import live_nodes
 from todo_cloud.gates.report import system_pods
 from todo_cloud.paths import CONFIG
@@ -53,7 +53,7 @@ def doks_like() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def confirmed_prices() -> dict[str, Any]:
-    prices = yaml.safe_load((CONFIG / "prices.yaml").read_text())
+    prices = yamlfile.load(CONFIG / "prices.yaml")
     prices["allocatable_check"]["confirmed"] = True
     return prices
 
@@ -68,7 +68,7 @@ def test_the_figures_the_report_records_are_what_a_matching_cluster_shows() -> N
 
 
 def test_unconfirmed_figures_are_a_difference_even_when_they_match() -> None:
-    prices = yaml.safe_load((CONFIG / "prices.yaml").read_text())
+    prices = yamlfile.load(CONFIG / "prices.yaml")
     assert not prices["allocatable_check"]["confirmed"]
     assert live_nodes.compare(live_nodes.observe(*doks_like()), prices) == [
         "allocatable_check.confirmed: false recorded; the figures above are what the cluster shows"]

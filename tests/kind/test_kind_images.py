@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.kind.support import (
     ANALYTICS,
@@ -19,7 +18,7 @@ from tests.kind.support import (
     docker_with_images,
     kind_reporting,
 )
-from todo_cloud import envs, workloads
+from todo_cloud import envs, workloads, yamlfile
 from todo_cloud.local import checks, lifecycle, steps
 from todo_cloud.local.checks import CLUSTER, Context, Pins
 from todo_cloud.local.images import Build, ImageError, LocalImages, local_images
@@ -66,8 +65,8 @@ def test_with_the_analytics_consumer_in_the_release_make_up_builds_all_three_wor
 
 @pytest.mark.parametrize("component", ["backend", "frontend"])
 def test_each_image_is_tagged_as_values_local_yaml_expects(local_release: list[Manifest], component: str) -> None:
-    local = yaml.safe_load(envs.get("local").values_file.read_text())["app"]
-    chart = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text())["components"][component]
+    local = yamlfile.load(envs.get("local").values_file)["app"]
+    chart = yamlfile.load(CHARTS / "app" / "values.yaml")["components"][component]
     expected = (f"{local['image']['registry']}/{chart['image']['repository']}:"
                 f"{local['components'][component]['image']['tag']}")
     build = next(b for b in local_images(local_release, checks.local_registry()).builds if b.workload == component)

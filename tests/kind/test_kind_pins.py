@@ -9,9 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from todo_cloud import versions
+from todo_cloud import versions, yamlfile
 from todo_cloud.local import checks
 from todo_cloud.local.checks import Pins
 from todo_cloud.paths import CONFIG
@@ -42,7 +40,7 @@ def test_envoy_gateway_chart_version_is_its_release_tag() -> None:
 def test_the_gateway_namespace_is_the_one_the_app_network_policy_admits() -> None:
     from todo_cloud import envs
 
-    values = yaml.safe_load(envs.get("local").values_file.read_text())
+    values = yamlfile.load(envs.get("local").values_file)
     peers = values["app"]["networkPolicy"]["gatewayPeers"]
     assert {"kubernetes.io/metadata.name": PINS.gateway["namespace"]} in [
         p["namespaceSelector"]["matchLabels"] for p in peers]
@@ -55,7 +53,7 @@ def test_postgres_is_pinned_to_an_exact_release_on_the_kind_network() -> None:
 
 
 def test_the_kind_config_names_the_cluster_make_up_creates() -> None:
-    config = yaml.safe_load((CONFIG / "kind.yaml").read_text())
+    config = yamlfile.load(CONFIG / "kind.yaml")
     assert config["name"] == checks.CLUSTER
     assert not [n for n in config["nodes"] if "image" in n], "the node image comes from versions.toml [kind]"
 

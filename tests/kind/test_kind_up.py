@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.kind.support import BACKEND, FRONTEND, calls, docker_with_images, fake_bin, kind_reporting
-from todo_cloud import tools
+from todo_cloud import tools, yamlfile
 from todo_cloud.deploy.secrets import RequiredSecret, SecretRef
 from todo_cloud.local import checks, docker, lifecycle, steps
 from todo_cloud.local import secrets as local_secrets
@@ -196,11 +196,10 @@ def test_envoy_gateway_is_installed_from_the_pinned_chart(monkeypatch: pytest.Mo
 
 
 def test_the_gateway_class_is_the_one_the_app_gateway_names() -> None:
-    import yaml
 
     from todo_cloud import envs
 
-    values = yaml.safe_load(envs.get("local").values_file.read_text())
+    values = yamlfile.load(envs.get("local").values_file)
     assert steps.gateway_class(Pins.load()) == {
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
         "metadata": {"name": values["app"]["exposure"]["gateway"]["className"]},

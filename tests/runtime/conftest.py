@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.runtime.support import e2e
 from tests.runtime.support.dapr import (
@@ -51,7 +50,7 @@ from tests.runtime.support.dapr import (
     servered_components,
 )
 from tests.runtime.support.standin import serve
-from todo_cloud import deps, envs
+from todo_cloud import deps, envs, yamlfile
 from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor
 from todo_cloud.render import Manifest, deep_merge, render_environment, subchart_values
@@ -74,7 +73,7 @@ def rendered(env: str) -> list[Manifest]:
 
 def values_of_platform(env: str) -> dict:
     """Values of charts/platform in `env`: its defaults, then what the umbrella and the environment give it."""
-    defaults = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())
+    defaults = yamlfile.load(CHARTS / "platform" / "values.yaml")
     return deep_merge(defaults, subchart_values("platform", env))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_cloud import envs, gobuild, versions
+from todo_cloud import envs, gobuild, versions, yamlfile
 from todo_cloud.paths import CHARTS, UMBRELLA
 from todo_cloud.render import Manifest, render_chart, render_environment
 from todo_cloud.run import run
@@ -32,7 +32,7 @@ def test_daprd_reports_the_pinned_version(daprd_binary: Path) -> None:
 def platform_variants() -> list[list[Manifest]]:
     """The platform chart with every component it can render switched on: each state store backend of
     dapr.statestore.type, and the secret store (off by default) scoped to one app."""
-    values = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())["dapr"]
+    values = yamlfile.load(CHARTS / "platform" / "values.yaml")["dapr"]
     some_app = next(iter(values["apps"]))
     return [render_chart(CHARTS / "platform", overrides={"dapr": {
         "statestore": {"type": backend}, "secretstore": {"enabled": True, "scopes": [some_app]}}})

@@ -12,14 +12,14 @@ import uuid
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.workloads.support import SERVICES, WORKLOADS, Service, load_module
+from todo_cloud import yamlfile
 from todo_cloud.paths import CHARTS
 
 LEDGER = load_module(SERVICES["analytics"].path / "todo_analytics" / "ledger.py", "analytics_ledger")
 POISON = LEDGER.POISON_FIELD
-PLATFORM = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())
+PLATFORM = yamlfile.load(CHARTS / "platform" / "values.yaml")
 DEAD_LETTER_TOPIC = PLATFORM["dapr"]["pubsub"]["deadLetterTopic"]
 ROUTES = {topic: route for app in PLATFORM["dapr"]["apps"].values()
           for topic, route in (app.get("subscribes") or {}).items()}

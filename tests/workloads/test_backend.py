@@ -17,15 +17,15 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import yaml
 from psycopg.rows import dict_row
 
 from tests.workloads.support import SERVICES, FakeSidecar, Service, service_env
+from todo_cloud import yamlfile
 from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor
 from todo_cloud.runtime import postgres
 
-PLATFORM = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())
+PLATFORM = yamlfile.load(CHARTS / "platform" / "values.yaml")
 PUBSUB = PLATFORM["dapr"]["pubsub"]["name"]
 STATESTORE = PLATFORM["dapr"]["statestore"]["name"]
 BACKEND_TOPICS = PLATFORM["dapr"]["apps"]["backend"]["publishes"]

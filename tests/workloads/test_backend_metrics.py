@@ -21,10 +21,10 @@ from typing import Any
 
 import promql_parser
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.workloads.support import SERVICES, FakeSidecar, start_service, write_secret
+from todo_cloud import yamlfile
 from todo_cloud.observability import promql
 from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor
@@ -57,7 +57,7 @@ def backend_metrics() -> frozenset[str]:
 def expressions() -> Iterator[tuple[str, str]]:
     """(where, expr) of every rule and every PromQL query of a dashboard panel (Loki's are LogQL)."""
     for path in RULES:
-        for group in yaml.safe_load(path.read_text())["groups"]:
+        for group in yamlfile.load(path)["groups"]:
             for rule in group["rules"]:
                 yield f"{path.name}: {rule.get('alert') or rule.get('record')}", rule["expr"]
     for path in DASHBOARDS:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import uuid
 
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.workloads.support import FakeSidecar, Service
+from todo_cloud import yamlfile
 from todo_cloud.observability import promql
 from todo_cloud.paths import CHARTS
 
-APP = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text())
+APP = yamlfile.load(CHARTS / "app" / "values.yaml")
 [BACKEND_APP_ID] = APP["components"]["frontend"]["calls"]
 
 

@@ -15,16 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.workloads.support import COMMON, SERVICES, WORKLOADS
+from todo_cloud import yamlfile
 from todo_cloud.paths import CHARTS, REPO
 from todo_cloud.run import run
 
-APP = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text())
-PLATFORM = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())
+APP = yamlfile.load(CHARTS / "app" / "values.yaml")
+PLATFORM = yamlfile.load(CHARTS / "platform" / "values.yaml")
 LOCK = REPO / "requirements.lock"
 NAMES = sorted(SERVICES)
 FIRST_PARTY = ("todo_workload", *(s.package for s in SERVICES.values()))

@@ -23,14 +23,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import yaml
 
 from tests.workloads.support import COMMON, SERVICES, FakeSidecar, start_service, wait_until
+from todo_cloud import yamlfile
 from todo_cloud.paths import CHARTS
 from todo_cloud.processes import Supervisor
 from todo_cloud.runtime import postgres
 
-SECURITY = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text())["defaults"]["securityContext"]
+SECURITY = yamlfile.load(CHARTS / "app" / "values.yaml")["defaults"]["securityContext"]
 SECRET_MODE = int(re.search(r"defaultMode:\s*(\d+)", (CHARTS / "app" / "templates" / "_pod.tpl").read_text())[1])
 SHUTDOWN_TIMEOUT = int(re.search(r"^SHUTDOWN_TIMEOUT = (\d+)", (COMMON / "todo_workload" / "web.py").read_text(),
                                  re.MULTILINE)[1])

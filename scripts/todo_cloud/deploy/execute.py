@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from todo_cloud import crds
+from todo_cloud import crds, yamlfile
 from todo_cloud.deploy import plan as planning
 from todo_cloud.deploy import preflight
 from todo_cloud.deploy.runner import Runner, ToolRunner
@@ -157,7 +157,7 @@ def deploy(
         sets = {(d.get("metadata") or {}).get("namespace") or env.namespace for d in manifests
                 if d.get("kind") == "StatefulSet"}
         state = dataclasses.replace(state, statefulset_claims=observe_claims(runner, env, sets))
-    meta = yaml.safe_load((opts.chart / "Chart.yaml").read_text()) if (opts.chart / "Chart.yaml").is_file() else {}
+    meta = yamlfile.load(opts.chart / "Chart.yaml") if (opts.chart / "Chart.yaml").is_file() else {}
     chart = (str(meta.get("name", "")), str(meta.get("version", "")))
     problems = preflight.check(env, state, manifests, required, charts, chart, crd_apis)
     if problems:

@@ -23,9 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from todo_cloud import versions
+from todo_cloud import versions, yamlfile
 from todo_cloud.manifests import Manifest, chart_of, object_id
 from todo_cloud.paths import UMBRELLA
 
@@ -178,5 +176,5 @@ def release_secrets(manifests: Iterable[Manifest], namespace: str,
     tests alike: references of our charts, and those of upstream charts that the umbrella's values.yaml or
     `values_files` (the environment's file, then any extra ones) name."""
     files = (UMBRELLA / "values.yaml", *values_files)
-    configured = set().union(*(strings_in(yaml.safe_load(f.read_text())) for f in files))
+    configured = set().union(*(strings_in(yamlfile.load(f)) for f in files))
     return required_secrets(manifests, namespace, our_charts(), configured)

@@ -30,9 +30,7 @@ from functools import cache
 from itertools import pairwise
 from typing import Any
 
-import yaml
-
-from todo_cloud import cluster_shape, envs
+from todo_cloud import cluster_shape, envs, yamlfile
 from todo_cloud.gates import Finding
 from todo_cloud.paths import CHARTS
 from todo_cloud.render import deep_merge, subchart_values
@@ -330,7 +328,7 @@ def _check_ttl(key: str, ttl: Any, gap: timedelta | None, target: Bucket, fail: 
 
 def platform_backup(env: str) -> bool:
     """platform.backup.enabled in `env`: the platform chart's default under what the umbrella hands it."""
-    defaults = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text()) or {}
+    defaults = yamlfile.load(CHARTS / "platform" / "values.yaml") or {}
     merged = deep_merge(defaults, subchart_values("platform", env))
     return bool((merged.get("backup") or {}).get("enabled"))
 

@@ -13,7 +13,7 @@ from typing import Any
 import yamale
 import yaml
 
-from todo_cloud import envs
+from todo_cloud import envs, yamlfile
 from todo_cloud.gates import Finding, backups
 from todo_cloud.paths import CONFIG, REPO, UMBRELLA, VALUES
 
@@ -135,15 +135,15 @@ def check_data() -> list[Finding]:
     findings: list[Finding] = []
     for data_file, schema in data_files():
         findings += yamale_findings(data_file, schema)
-    defaults = yaml.safe_load((UMBRELLA / "values.yaml").read_text()) or {}
+    defaults = yamlfile.load(UMBRELLA / "values.yaml") or {}
     findings += secret_findings("charts/todo-chatbot-cloud/values.yaml", defaults)
     for env in envs.names():
-        values = yaml.safe_load((VALUES / f"{env}.yaml").read_text()) or {}
+        values = yamlfile.load(VALUES / f"{env}.yaml") or {}
         findings += override_findings(env, values, defaults)
         findings += secret_findings(f"values/{env}.yaml", values)
         findings += backups.check_environment(env)
     for file in sorted(envs.PROFILE_VALUES.glob("*.yaml")):
-        values = yaml.safe_load(file.read_text()) or {}
+        values = yamlfile.load(file) or {}
         findings += profile_findings(file.stem, values, defaults)
         findings += secret_findings(f"values/profiles/{file.name}", values)
     return findings

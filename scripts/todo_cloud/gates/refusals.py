@@ -35,8 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
-import yaml
-
+from todo_cloud import yamlfile
 from todo_cloud.gates import Finding
 from todo_cloud.gates.project import SCALABLE, brokers, selector_matches
 from todo_cloud.manifests import (
@@ -349,7 +348,7 @@ def kafka_listeners(docs: list[Manifest], namespace: str) -> list[Finding]:
 @cache
 def topic_catalogue() -> dict[str, Any]:
     """The topic configurations of the pinned Kafka (generated from its jars)."""
-    return yaml.safe_load(TOPIC_CATALOGUE.read_text())
+    return yamlfile.load(TOPIC_CATALOGUE)
 
 
 def topic_config_problem(name: str, value: Any, catalogue: dict[str, Any] | None = None) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from todo_cloud import versions
+from todo_cloud import versions, yamlfile
 from todo_cloud.generate import header
 from todo_cloud.paths import UMBRELLA
 
@@ -27,7 +27,7 @@ def dependencies() -> list[dict]:
         for c in versions.upstream_charts()
     ]
     for local in versions.local_charts():
-        meta = yaml.safe_load((local.path / "Chart.yaml").read_text())
+        meta = yamlfile.load(local.path / "Chart.yaml")
         dep = {"name": meta["name"], "version": meta["version"], "repository": f"file://../{local.chart}"}
         key = local.alias or meta["name"]
         if local.alias:

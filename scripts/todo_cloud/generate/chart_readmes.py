@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from todo_cloud import yamlfile
 from todo_cloud.generate import header
 from todo_cloud.generate.chart_schemas import compose, library_dependencies, schema_charts
 from todo_cloud.render import lookup
@@ -114,7 +113,7 @@ def rows(chart: Path) -> list[Row]:
     for name in library_dependencies(chart):
         del schema["properties"][name]
     values_file = chart / "values.yaml"
-    values = yaml.safe_load(values_file.read_text()) if values_file.is_file() else {}
+    values = yamlfile.load(values_file) if values_file.is_file() else {}
     return list(_walk(schema, schema, values or {}, [], {}))
 
 
@@ -134,7 +133,7 @@ def readme(chart: Path) -> str:
             tail = rest.split(END, 1)[1]
             return f"{head}{table(chart)}{tail}"
         return f"{text.rstrip()}\n\n## Values\n\n{table(chart)}\n"
-    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+    meta = yamlfile.load(chart / "Chart.yaml")
     description = " ".join(str(meta.get("description", "")).split())
     return f"# {meta['name']} chart\n\n{description}\n\n## Values\n\n{table(chart)}\n"
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
+from todo_cloud import yamlfile
 from todo_cloud.paths import CHARTS
 
 GLOBAL = {
@@ -25,7 +24,7 @@ GLOBAL = {
 
 
 def chart_metadata(chart: Path) -> dict:
-    return yaml.safe_load((chart / "Chart.yaml").read_text()) or {}
+    return yamlfile.load(chart / "Chart.yaml") or {}
 
 
 def is_library(chart: Path) -> bool:
@@ -52,7 +51,7 @@ def global_schema(chart: Path) -> dict:
     for folder in [*library_dependencies(chart).values(), chart]:
         fragment = folder / "schema" / "global.yaml"
         if fragment.is_file():
-            own = yaml.safe_load(fragment.read_text())
+            own = yamlfile.load(fragment)
             node.update({k: v for k, v in own.items() if k != "properties"})
             properties.update(own.get("properties") or {})
     if properties:
@@ -74,7 +73,7 @@ def compose(chart: Path) -> dict:
     properties: dict[str, dict] = {"global": global_schema(chart)}
     for fragment in sorted((chart / "schema").glob("*.yaml")):
         if fragment.stem != "global":
-            properties[fragment.stem] = yaml.safe_load(fragment.read_text())
+            properties[fragment.stem] = yamlfile.load(fragment)
     for name in library_dependencies(chart):
         properties[name] = library_key(name)
     return {

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from todo_cloud import envs, versions
+from todo_cloud import envs, versions, yamlfile
 from todo_cloud.generate import header
 from todo_cloud.manifests import Manifest, object_id
 from todo_cloud.paths import CHARTS, REPO
@@ -32,7 +32,7 @@ def our_chart_labels() -> set[str]:
     """The `helm.sh/chart` label values of our own charts: `<chart>-<version>` from each Chart.yaml."""
     labels = set()
     for chart in versions.local_charts():
-        meta = yaml.safe_load((CHARTS / chart.chart / "Chart.yaml").read_text())
+        meta = yamlfile.load(CHARTS / chart.chart / "Chart.yaml")
         labels.add(f"{meta['name']}-{meta['version']}")
     return labels
 

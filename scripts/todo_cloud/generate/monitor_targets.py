@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from todo_cloud import envs
+from todo_cloud import envs, yamlfile
 from todo_cloud.generate import header
 from todo_cloud.observability import ObservabilityError, promql
 from todo_cloud.paths import CHARTS
@@ -70,8 +70,8 @@ def _template(value: Any, job: str, slots: dict[str, str]) -> Any:
 def _check_chart_targets(jobs: list[str], with_path: list[str], catalogue_file: Path) -> None:
     """The chart's monitoring.targets (values.yaml and its schema) list exactly the catalogue's jobs, and the
     jobs whose scrape reads ${path} (`with_path`) have a path."""
-    values = yaml.safe_load((PLATFORM / "values.yaml").read_text())["monitoring"]["targets"]
-    schema = yaml.safe_load((PLATFORM / "schema" / "monitoring.yaml").read_text())["properties"]["targets"]
+    values = yamlfile.load(PLATFORM / "values.yaml")["monitoring"]["targets"]
+    schema = yamlfile.load(PLATFORM / "schema" / "monitoring.yaml")["properties"]["targets"]
     for where, keys in (("charts/platform/values.yaml monitoring.targets", set(values)),
                         ("charts/platform/schema/monitoring.yaml targets.properties", set(schema["properties"])),
                         ("charts/platform/schema/monitoring.yaml targets.required", set(schema["required"]))):
@@ -86,7 +86,7 @@ def _check_chart_targets(jobs: list[str], with_path: list[str], catalogue_file: 
 
 def _check_part(part: str, where: str) -> None:
     """`part` is a part of the platform chart: a top-level key of its values.yaml with `enabled`."""
-    values = yaml.safe_load((PLATFORM / "values.yaml").read_text())
+    values = yamlfile.load(PLATFORM / "values.yaml")
     if not isinstance(values.get(part), dict) or "enabled" not in values[part]:
         parts = sorted(k for k, v in values.items() if isinstance(v, dict) and "enabled" in v)
         raise ObservabilityError(f"{where}: {part!r} is not a part of the platform chart (parts: {', '.join(parts)})")
@@ -95,7 +95,7 @@ def _check_part(part: str, where: str) -> None:
 def targets(catalogue_file: Path, slots: dict[str, str]) -> dict[str, dict]:
     """The platform's targets by job, their placeholders as tokens of `slots` (see _template)."""
     catalogue = promql.load_catalogue(catalogue_file)
-    raw = yaml.safe_load(catalogue_file.read_text())["targets"]
+    raw = yamlfile.load(catalogue_file)["targets"]
     prefix = release_name() + "-"
     out: dict[str, dict] = {}
     for job, target in catalogue.targets.items():

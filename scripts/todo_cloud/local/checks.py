@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from todo_cloud import envs, tools, versions
+from todo_cloud import envs, tools, versions, yamlfile
 from todo_cloud.cluster_shape import KIND_CONFIG
 from todo_cloud.deploy.secrets import RequiredSecret, release_secrets
 from todo_cloud.local import docker, secrets
@@ -87,7 +87,7 @@ def kind_binary(pins: Pins, build: bool = False) -> Path:
 
 def local_registry() -> str:
     """The image registry of the app in values/local.yaml (kind.local): images only `kind load` provides."""
-    return str(yaml.safe_load(envs.get(ENV).values_file.read_text())["app"]["image"]["registry"])
+    return str(yamlfile.load(envs.get(ENV).values_file)["app"]["image"]["registry"])
 
 
 def release_requirements(manifests: list[Manifest]) -> list[RequiredSecret]:

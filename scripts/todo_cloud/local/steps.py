@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from todo_cloud import envs, tools
+from todo_cloud import envs, tools, yamlfile
 from todo_cloud.deploy.execute import Outcome, deploy_release
 from todo_cloud.deploy.plan import Options
 from todo_cloud.local import docker, secrets
@@ -139,7 +139,7 @@ def start_postgres(ctx: Context) -> None:
         raise Unready(f"the container {name} disappeared after its start")
     ctx.database = database_of(state, pg)
     wait_for_postgres(name, ctx.database)
-    cidr = ((yaml.safe_load(envs.get(ENV).values_file.read_text())["app"].get("networkPolicy") or {})
+    cidr = ((yamlfile.load(envs.get(ENV).values_file)["app"].get("networkPolicy") or {})
             .get("database") or {}).get("cidr")
     if cidr and ipaddress.ip_address(ctx.database.host) not in ipaddress.ip_network(cidr):
         ctx.warnings.append(f"warning: PostgreSQL is at {ctx.database.host}, outside app.networkPolicy.database.cidr "

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import yaml
-
+from todo_cloud import yamlfile
 from todo_cloud.observability import ObservabilityError, promql
 from todo_cloud.observability.rules import RECORD_PREFIX
 from todo_cloud.paths import UMBRELLA
@@ -54,7 +53,7 @@ def q(expr: str, legend: str = "") -> Query:
 def datasources() -> dict[str, str]:
     """Provisioned Grafana data sources, uid -> type: the stack's Prometheus (sidecar) and the
     umbrella values' additionalDataSources (Loki, Jaeger)."""
-    values = yaml.safe_load((UMBRELLA / "values.yaml").read_text()) or {}
+    values = yamlfile.load(UMBRELLA / "values.yaml") or {}
     grafana = (values.get("kube-prometheus-stack") or {}).get("grafana") or {}
     sidecar = ((grafana.get("sidecar") or {}).get("datasources") or {})
     found = {str(sidecar.get("uid", "prometheus")): "prometheus"}

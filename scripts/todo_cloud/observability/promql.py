@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import promql_parser
-import yaml
 
+from todo_cloud import yamlfile
 from todo_cloud.observability import ObservabilityError
 from todo_cloud.paths import CONFIG
 
@@ -57,7 +57,7 @@ class Catalogue:
 
 def load_catalogue(path: Path = CATALOGUE_FILE) -> Catalogue:
     """The metrics catalogue; raises ObservabilityError naming a malformed target."""
-    data = yaml.safe_load(path.read_text()) or {}
+    data = yamlfile.load(path) or {}
     targets: dict[str, Target] = {}
     for job, t in (data.get("targets") or {}).items():
         monitor = str(t.get("monitor", ""))

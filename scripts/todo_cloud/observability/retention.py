@@ -8,9 +8,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
-from todo_cloud import envs, profiles
+from todo_cloud import envs, profiles, yamlfile
 from todo_cloud.observability import ObservabilityError
 from todo_cloud.paths import REPO, UMBRELLA
 from todo_cloud.render import deep_merge, lookup
@@ -66,7 +64,7 @@ def check_values(values: Mapping, source: str) -> None:
 def check_environments(defaults: Path = UMBRELLA / "values.yaml") -> None:
     """Check the umbrella defaults merged with every environment's values files, under each profile of
     config/profiles.yaml for an environment that runs one."""
-    base = yaml.safe_load(defaults.read_text()) or {}
+    base = yamlfile.load(defaults) or {}
     check_values(base, str(defaults.relative_to(REPO)))
     for name in envs.names():
         env = envs.get(name)
@@ -75,5 +73,5 @@ def check_environments(defaults: Path = UMBRELLA / "values.yaml") -> None:
         for files in variants:
             merged = base
             for file in files:
-                merged = deep_merge(merged, yaml.safe_load(file.read_text()) or {})
+                merged = deep_merge(merged, yamlfile.load(file) or {})
             check_values(merged, " + ".join(str(f.relative_to(REPO)) for f in files if f.is_relative_to(REPO)))

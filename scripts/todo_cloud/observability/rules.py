@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from todo_cloud import yamlfile
 from todo_cloud.observability import ObservabilityError, promql, runbook
 from todo_cloud.paths import CONFIG
 
@@ -55,7 +54,7 @@ class Slo:
 
 def load_slos(path: Path = SLO_FILE) -> tuple[list[Slo], list[dict], str]:
     """The SLOs, the burn-rate policy and the budget period; raises ObservabilityError naming the SLO."""
-    data = yaml.safe_load(path.read_text()) or {}
+    data = yamlfile.load(path) or {}
     period = _duration(data.get("period"), f"{path.name}: period")
     policy = data.get("burnRates") or []
     if not policy:
@@ -155,7 +154,7 @@ def _human(seconds: float) -> str:
 
 
 def _runbook_base(path: Path) -> str:
-    base = (yaml.safe_load(path.read_text()) or {}).get("runbookBase")
+    base = (yamlfile.load(path) or {}).get("runbookBase")
     if not isinstance(base, str) or not base.startswith("https://"):
         raise ObservabilityError(f"{path.name}: runbookBase: {base!r} is not an https URL of RUNBOOK.md")
     return base
@@ -163,7 +162,7 @@ def _runbook_base(path: Path) -> str:
 
 def alert_groups(path: Path = ALERTS_FILE, recorded: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
     """The alerts of config/observability/alerts.yaml by group, as Prometheus rules."""
-    data = yaml.safe_load(path.read_text()) or {}
+    data = yamlfile.load(path) or {}
     base = _runbook_base(path)
     anchors = runbook.anchors()
     groups: dict[str, list[dict]] = {}

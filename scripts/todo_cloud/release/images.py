@@ -22,9 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from todo_cloud import workloads
+from todo_cloud import workloads, yamlfile
 from todo_cloud.paths import CHARTS, REPO
 from todo_cloud.release import oci
 from todo_cloud.render import deep_merge, lookup, subchart_values
@@ -74,7 +72,7 @@ def images() -> list[Image]:
 
 def registry(env: str) -> str:
     """The registry the environment's pods pull the app images from (the app chart's `image.registry`)."""
-    defaults = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text()) or {}
+    defaults = yamlfile.load(CHARTS / "app" / "values.yaml") or {}
     value = lookup(deep_merge(defaults, subchart_values("app", env)), ["image", "registry"])
     if not value:
         raise ImagesError(f"environment {env}: the app chart's image.registry is not set")
@@ -83,7 +81,7 @@ def registry(env: str) -> str:
 
 def chart_components() -> set[str]:
     """The components of the app chart (charts/app values.yaml `components`), whose images a deploy takes."""
-    return set((yaml.safe_load((CHARTS / "app" / "values.yaml").read_text()) or {}).get("components") or {})
+    return set((yamlfile.load((CHARTS / "app" / "values.yaml")) or {}).get("components") or {})
 
 
 # --- build and check (Docker) -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from todo_cloud import envs, yaml_edit
+from todo_cloud import envs, yaml_edit, yamlfile
 from todo_cloud.manifests import (
     DIGESTED,
     Manifest,
@@ -71,7 +71,7 @@ class PinConfig:
 
 
 def load(path: Path = PINS) -> PinConfig:
-    data = yaml.safe_load(path.read_text())
+    data = yamlfile.load(path)
     return PinConfig({repo: [Pin(**p) for p in pins] for repo, pins in data["images"].items()},
                      dict(data.get("operatorImages") or {}))
 
@@ -180,7 +180,7 @@ def plan(env_name: str, resolver: Resolver, config: PinConfig | None = None,
     config = config or load()
     env = envs.get(env_name)
     values_file = values_file or env.values_file
-    values = yaml.safe_load(values_file.read_text()) or {}
+    values = yamlfile.load(values_file) or {}
     base = without_pins(values, config)
     wanted = upstream_by_tag(_render(env, base), config, env.namespace)
     problems, pins, resolved = [], {}, {}

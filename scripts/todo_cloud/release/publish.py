@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
-
-from todo_cloud import tools
+from todo_cloud import tools, yamlfile
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.run import CommandError, run
 
@@ -38,7 +36,7 @@ class Published:
 
 
 def chart_metadata(chart: Path = UMBRELLA) -> dict:
-    return yaml.safe_load((chart / "Chart.yaml").read_text())
+    return yamlfile.load(chart / "Chart.yaml")
 
 
 def is_loopback(registry: str) -> bool:

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from todo_cloud import gobuild
+from todo_cloud import gobuild, yamlfile
 from todo_cloud.render import Manifest
 
 CONTRIB = "github.com/dapr/components-contrib"
@@ -75,7 +73,7 @@ class Schemas(dict):
 
     def get(self, key: tuple[str, str], default: dict | None = None) -> dict | None:  # type: ignore[override]
         path = schema_files().get(key)
-        return default if path is None else yaml.safe_load(path.read_text())
+        return default if path is None else yamlfile.load(path)
 
 
 def known_keys(schema: dict) -> set[str]:

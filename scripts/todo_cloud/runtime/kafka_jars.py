@@ -28,9 +28,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import yaml
-
-from todo_cloud import versions
+from todo_cloud import versions, yamlfile
 from todo_cloud.paths import CHARTS, REPO, user_cache
 from todo_cloud.run import CommandError, run
 from todo_cloud.tools import sha256_file
@@ -92,7 +90,7 @@ def settings() -> dict[str, Any]:
 
 def platform_version() -> str:
     """The Kafka version the platform runs: charts/platform values `kafka.version`."""
-    values = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())
+    values = yamlfile.load(CHARTS / "platform" / "values.yaml")
     return str(values["kafka"]["version"])
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from todo_cloud import yamlfile
 from todo_cloud.generate import chart_readmes
 from todo_cloud.paths import CHARTS
 
@@ -33,7 +32,7 @@ def documented(key: tuple[str, ...], table_keys: set[str]) -> bool:
 
 def test_every_value_of_values_yaml_has_a_row() -> None:
     keys = {row.key for row in chart_readmes.rows(APP)}
-    values = yaml.safe_load((APP / "values.yaml").read_text())
+    values = yamlfile.load(APP / "values.yaml")
     missing = [".".join(k) for k in leaf_paths(values) if not documented(k, keys)]
     assert not missing
 

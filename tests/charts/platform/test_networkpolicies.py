@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import yaml
 
-from todo_cloud import envs
+from todo_cloud import envs, yamlfile
 from todo_cloud.paths import CHARTS
 from todo_cloud.render import (
     Manifest,
@@ -104,13 +103,13 @@ class Expected:
 
 def platform_values(env: str) -> dict:
     """The platform chart's values in `env`: its values.yaml under what the umbrella hands it."""
-    defaults = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())
+    defaults = yamlfile.load(CHARTS / "platform" / "values.yaml")
     return deep_merge(defaults, subchart_values("platform", env))
 
 
 def app_database(env: str) -> tuple[str, int]:
     """PostgreSQL's CIDR and port as their owner, the app chart's networkPolicy.database, says in `env`."""
-    defaults = yaml.safe_load((CHARTS / "app" / "values.yaml").read_text())
+    defaults = yamlfile.load(CHARTS / "app" / "values.yaml")
     database = deep_merge(defaults, subchart_values("app", env))["networkPolicy"]["database"]
     return database["cidr"], database["port"]
 
@@ -251,8 +250,8 @@ def names(overrides: Mapping[str, Any]) -> set[str]:
 def test_a_policy_renders_only_while_its_part_is_on(part: str, prefix: str) -> None:
     left = names({part: {"enabled": False}})
     assert left and not {n for n in left if n.startswith(prefix)}
-    assert {n for n in expected("production") if not n.startswith(prefix) and expected("production")[n].part != part
-            } <= left
+    contract = expected("production")
+    assert {n for n, want in contract.items() if not n.startswith(prefix) and want.part != part} <= left
 
 
 def test_kafka_ui_gets_its_policy_and_the_kafka_listeners_only_while_it_is_on() -> None:

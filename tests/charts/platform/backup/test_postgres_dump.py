@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
-from todo_cloud import cluster_shape, envs, versions
+from todo_cloud import cluster_shape, envs, versions, yamlfile
 from todo_cloud.manifests import containers, pod_spec
 from todo_cloud.observability import rules
 from todo_cloud.paths import CHARTS
@@ -23,7 +22,7 @@ DOKS = [e for e in envs.names() if e not in cluster_shape.KIND_ENVIRONMENTS]
 
 def dump_values(env: str) -> dict[str, Any]:
     """postgresDump as the platform chart gets it in `env` (its defaults under the umbrella and the env file)."""
-    defaults = yaml.safe_load((CHARTS / "platform" / "values.yaml").read_text())
+    defaults = yamlfile.load(CHARTS / "platform" / "values.yaml")
     return deep_merge(defaults, subchart_values("platform", env))["postgresDump"]
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
+from todo_cloud import yamlfile
 from todo_cloud.paths import CHARTS
 from todo_cloud.render import subchart_values
 
@@ -21,7 +20,7 @@ def merged(chart: str, key: str, env: str) -> dict:
             out[k] = merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
         return out
 
-    defaults = yaml.safe_load((CHARTS / chart / "values.yaml").read_text()) or {}
+    defaults = yamlfile.load(CHARTS / chart / "values.yaml") or {}
     return merge(defaults, subchart_values(key, env))
 
 

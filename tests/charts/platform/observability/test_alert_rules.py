@@ -10,7 +10,7 @@ import promql_parser
 import pytest
 import yaml
 
-from todo_cloud import envs
+from todo_cloud import envs, yamlfile
 from todo_cloud.generate import alert_rules
 from todo_cloud.observability import ObservabilityError, promql, rules, runbook
 
@@ -142,7 +142,7 @@ def alerts_file(tmp_path: Path) -> Path:
 
 
 def edit(path: Path, change) -> Path:  # type: ignore[no-untyped-def]
-    data = yaml.safe_load(path.read_text())
+    data = yamlfile.load(path)
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

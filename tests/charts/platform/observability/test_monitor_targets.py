@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_cloud import generate
+from todo_cloud import generate, yamlfile
 from todo_cloud.generate import monitor_targets
 from todo_cloud.observability import ObservabilityError, promql
 from todo_cloud.render import get, render_subchart
@@ -18,7 +18,7 @@ from todo_cloud.render import get, render_subchart
 
 def catalogue_copy(tmp_path: Path, edit: dict[str, dict]) -> Path:
     """The metrics catalogue with the targets of `edit` replaced or added (None removes a key)."""
-    data = yaml.safe_load(promql.CATALOGUE_FILE.read_text())
+    data = yamlfile.load(promql.CATALOGUE_FILE)
     for job, target in edit.items():
         merged = {**data["targets"].get(job, {}), **target}
         data["targets"][job] = {k: v for k, v in merged.items() if v is not None}

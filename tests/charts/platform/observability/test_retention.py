@@ -6,17 +6,16 @@ from __future__ import annotations
 import copy
 
 import pytest
-import yaml
 
-from todo_cloud import envs
+from todo_cloud import envs, yamlfile
 from todo_cloud.observability import ObservabilityError, retention
 from todo_cloud.paths import UMBRELLA
 from todo_cloud.render import deep_merge, lookup
 
-DEFAULTS = yaml.safe_load((UMBRELLA / "values.yaml").read_text())
+DEFAULTS = yamlfile.load(UMBRELLA / "values.yaml")
 PRODUCTION = DEFAULTS
 for _file in envs.get("production").values_files:  # its profile's layer, then its own file
-    PRODUCTION = deep_merge(PRODUCTION, yaml.safe_load(_file.read_text()))
+    PRODUCTION = deep_merge(PRODUCTION, yamlfile.load(_file))
 
 
 def with_value(path: tuple[str, ...], value: object) -> dict:

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from todo_cloud import envs
+from todo_cloud import envs, yamlfile
 from todo_cloud.observability.retention import size_in_bytes
 from todo_cloud.paths import CHARTS, UMBRELLA, VALUES
 from todo_cloud.render import Manifest, find, get
@@ -107,7 +107,7 @@ def test_no_webhook_url_in_the_alertmanager_config_of_any_values_file() -> None:
         return {k for v in node for k in keys(v)} if isinstance(node, list) else set()
 
     for path in [UMBRELLA / "values.yaml", *VALUES.glob("*.yaml")]:
-        values = yaml.safe_load(path.read_text()) or {}
+        values = yamlfile.load(path) or {}
         config = ((values.get("kube-prometheus-stack") or {}).get("alertmanager") or {}).get("config") or {}
         assert not keys(config) & {"url", "api_url", "slack_api_url", "service_key", "routing_key"}, path
 
