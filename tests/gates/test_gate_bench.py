@@ -119,10 +119,13 @@ def test_a_cold_make_test_has_a_home_of_its_own_and_no_cache_of_the_machine(tmp_
 
 
 def test_the_fresh_clone_is_head_beside_the_shared_folder(tmp_path: Path) -> None:
-    clone = bench.fresh_clone(tmp_path)
+    tmp_path.chmod(0o700)  # as tempfile makes it
+    clone = bench.fresh_clone(tmp_path / "warm")
+    assert all(folder.stat().st_mode & 0o005 == 0o005 for folder in (tmp_path, tmp_path / "warm")), \
+        "the chart's non-root UID cannot reach the clone"
     head = run(["git", "rev-parse", "HEAD"], cwd=REPO).stdout.strip()
     assert run(["git", "rev-parse", "HEAD"], cwd=clone).stdout.strip() == head
     assert not (clone / ".venv").exists()
     shared = REPO.parent / "shared"
     if shared.is_dir():
-        assert (tmp_path / "shared").resolve() == shared.resolve()
+        assert (tmp_path / "warm" / "shared").resolve() == shared.resolve()

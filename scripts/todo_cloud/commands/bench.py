@@ -161,9 +161,13 @@ def runtime_suite(cli: Path, warm: Callable[[], None] = warm_runtime) -> Timing:
 
 def fresh_clone(where: Path) -> Path:
     """A clone of HEAD at `where`/main, beside a link `where`/shared to this repository's ../shared (when it
-    exists), as CI's clone sits beside the machine's shared folder."""
+    exists), as CI's clone sits beside the machine's shared folder. `where` and its parent are made traversable
+    by all (a temporary folder is root's alone): the workload tests run the services as the chart's non-root
+    UID, which must reach the clone's venv and code, as in CI's checkout."""
     shared = REPO.parent / "shared"
     where.mkdir(parents=True, exist_ok=True)
+    for folder in (where.parent, where):
+        folder.chmod(folder.stat().st_mode | 0o755)
     if shared.is_dir():
         (where / "shared").symlink_to(shared)
     run_command(["git", "clone", "--quiet", "--no-local", REPO, where / "main"], timeout=600)
