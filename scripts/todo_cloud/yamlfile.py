@@ -5,6 +5,7 @@ own to change. Standard library and PyYAML only (envs and deps import it)."""
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +18,24 @@ LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _parsed: dict[tuple[str, str], bytes] = {}
 
 
-def loads(text: str) -> Any:
-    """The one YAML document of `text`, parsed once per distinct text."""
-    key = ("one", text)
+def _once(key: tuple[str, str], parse: Callable[[], Any]) -> Any:
+    """A copy of what `parse` made of `key`'s text, parsing only the first time."""
     known = _parsed.get(key)
     if known is None:
-        known = pickle.dumps(yaml.load(text, Loader=LOADER), protocol=pickle.HIGHEST_PROTOCOL)
+        known = pickle.dumps(parse(), protocol=pickle.HIGHEST_PROTOCOL)
         _parsed[key] = known
     return pickle.loads(known)
+
+
+def loads(text: str) -> Any:
+    """The one YAML document of `text`, parsed once per distinct text."""
+    return _once(("one", text), lambda: yaml.load(text, Loader=LOADER))
 
 
 def loads_all(text: str, loader: type[yaml.SafeLoader] = LOADER) -> list[Any]:
     """Every YAML document of `text` as `loader` reads them, parsed once per distinct text and loader."""
-    key = (f"all {loader.__module__}.{loader.__qualname__}", text)
-    known = _parsed.get(key)
-    if known is None:
-        known = pickle.dumps(list(yaml.load_all(text, Loader=loader)), protocol=pickle.HIGHEST_PROTOCOL)
-        _parsed[key] = known
-    return pickle.loads(known)
+    return _once((f"all {loader.__module__}.{loader.__qualname__}", text),
+                 lambda: list(yaml.load_all(text, Loader=loader)))
 
 
 def load(path: Path) -> Any:
