@@ -100,12 +100,34 @@ def test_a_failed_make_tests_whole_output_is_kept_and_named(monkeypatch: pytest.
 
     monkeypatch.setattr(bench, "fresh_clone", lambda where: where)
     monkeypatch.setattr(bench, "run_command", lambda *args, **kwargs: Proc())
-    monkeypatch.setattr(bench, "MAKE_TEST_LOGS", tmp_path / "logs")
+    monkeypatch.setattr(bench, "LOGS", tmp_path / "logs")
     timing = bench.make_test("warm", tmp_path)
     log = tmp_path / "logs" / "make-test-warm.log"
     assert (timing.exit_code, timing.verdict) == (1, "FAILED, exit 1")
     assert timing.note == f"1 failed, 9 passed in 3.00s; output: {log}"
     assert "tests/x.py::test_y FAILED" in log.read_text() and "boom" in log.read_text()
+
+
+def test_a_failed_offline_suite_fails_the_bench_and_its_output_is_kept(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    class Proc:
+        returncode, stdout, stderr = 1, "tests/x.py::test_y FAILED\n1 failed, 2300 passed in 80.00s\n", "warning"
+
+    seen: list[list] = []
+    monkeypatch.setattr(bench, "run_command", lambda cmd, **kwargs: (seen.append(cmd), Proc())[1])
+    monkeypatch.setattr(bench, "LOGS", tmp_path / "logs")
+    timing = bench.timed(bench.OFFLINE_SUITE, bench.SUITE_TARGET,
+                         bench._command(bench.offline_suite_command(), log="offline-suite"))
+    log = tmp_path / "logs" / "offline-suite.log"
+    assert (timing.ok, timing.verdict) == (True, "FAILED, exit 1") and bench.failed([timing]) == [timing]
+    assert timing.note == f"1 failed, 2300 passed in 80.00s; output: {log}"
+    assert "tests/x.py::test_y FAILED" in log.read_text() and str(seen[0][0]) in log.read_text()
+
+
+def test_the_offline_suite_leaves_the_runtime_suite_to_its_own_step() -> None:
+    cmd = [str(c) for c in bench.offline_suite_command()]
+    assert cmd[1:3] == ["-m", "pytest"] and cmd[cmd.index("-m", 3) + 1] == "not cluster and not network"
+    assert cmd[cmd.index("--ignore") + 1] == str(REPO / "tests" / "runtime")
 
 
 def test_a_cold_make_test_has_a_home_of_its_own_and_no_cache_of_the_machine(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ against the targets of the platform.
    cache, no file digests): within 1.5x of that raw `helm template`;
 3. the offline gates for all environments -- `todo-cloud lint`, `validate`, `policy` (checkov uncached),
    renders cached: < 60 s together;
-4. the whole offline suite (`pytest -n auto -m "not cluster and not network"`): < 90 s;
+4. the offline suite (`pytest -n auto -m "not cluster and not network"`, less the runtime suite that step 6
+   times on its own): < 90 s;
 5. the simulated cluster's control plane started and its fake nodes Ready, binaries cached: < 30 s;
 6. the runtime suite warm (`todo-cloud test --suite runtime`: Kafka, daprd, PostgreSQL, Prometheus, Jaeger and
    the reference workloads as real processes; builds and jars cached): < 3 minutes on 2 cores (issue 14);
@@ -15,12 +16,14 @@ against the targets of the platform.
    it: warm (this machine's caches: built tools, jars, charts, Go and pip caches) < 12 minutes; cold (a home
    of its own, so no cache of any kind: every tool built, every package downloaded) < 60 minutes, both on
    2 cores. The clone sits beside a link to this repository's `../shared` (the chart mirror and the Go
-   module proxy, as beside CI's clone). A `make test` that fails fails the bench however fast it was; the
-   output of each is kept in out/bench/make-test-KIND.log.
+   module proxy, as beside CI's clone). A `make test` that fails fails the bench however fast it was.
+
+The whole output of each suite and `make test` is kept in out/bench (offline-suite.log, runtime-suite.log,
+make-test-KIND.log), and a failed one's note names its file.
 
 Prints a table whose verdict names the exit code of what was timed, and exits 1 when a target is missed, or
-when the bootstrap, a `helm template`, a render, the simulated cluster's start or the runtime suite did not
-succeed (then nothing meaningful was timed: a run that stops at its first broken process is quick). Gates
+when the bootstrap, a `helm template`, a render, the simulated cluster's start, a suite or a `make test` did
+not succeed (then nothing meaningful was timed: a run that stops at its first broken process is quick). Gates
 that find something still count as timed: their findings are the tests' business, the bench measures time.
 """
 
@@ -50,11 +53,13 @@ RUNTIME_SUITE_TARGET = 180.0
 RUNTIME_SUITE = "runtime suite (warm)"
 # Steps that must succeed for their time to mean anything (the simulated cluster's binaries are a prerequisite
 # `make bench` builds first, like `make test`: a start that cannot run is a failure, not a time).
-MUST_SUCCEED = ("bootstrap", "helm template", "render", "simulated cluster start", RUNTIME_SUITE, "make test")
+OFFLINE_SUITE = "offline suite (pytest -n auto)"
+MUST_SUCCEED = ("bootstrap", "helm template", "render", "simulated cluster start", OFFLINE_SUITE, RUNTIME_SUITE,
+                "make test")
 MAKE_TEST_TARGETS = {"warm": 12 * 60.0, "cold": 60 * 60.0}
 MAKE_TEST_TIMEOUT = 3 * 3600
-# Where the whole output of each timed `make test` is kept (the clone is removed after the run).
-MAKE_TEST_LOGS = REPO / "out" / "bench"
+# Where the whole output of each timed suite and `make test` is kept (a clone is removed after its run).
+LOGS = REPO / "out" / "bench"
 
 # What an action reports: a note, and the exit code of what it ran (None: it never ran to an end).
 Outcome = tuple[str, int | None]
@@ -96,11 +101,29 @@ def timed(step: str, target: float, action: Callable[[], Outcome]) -> Timing:
     return Timing(step, time.monotonic() - start, target, note, code)
 
 
-def _command(cmd: list[str | Path], env: dict[str, str] | None = None) -> Callable[[], Outcome]:
+def _command(cmd: list[str | Path], env: dict[str, str] | None = None, log: str | None = None,
+             cwd: Path = REPO, timeout: float = 1800) -> Callable[[], Outcome]:
+    """Run `cmd`; with `log`, its whole output is kept in LOGS/`log`.log and the note is pytest's summary line
+    (naming the log when it failed), else the note is the tail of a failure's output."""
     def action() -> Outcome:
-        proc = run_command(cmd, check=False, cwd=REPO, env=env, timeout=1800)
+        proc = run_command(cmd, check=False, cwd=cwd, env=env, timeout=timeout)
+        if log is not None:
+            return kept(log, cmd, proc.returncode, proc.stdout, proc.stderr), proc.returncode
         return ("" if proc.returncode == 0 else (proc.stderr or proc.stdout).strip()[-120:]), proc.returncode
     return action
+
+
+def kept(name: str, cmd: list[str | Path], returncode: int, stdout: str, stderr: str) -> str:
+    """Keep a finished command's whole output in LOGS/`name`.log; the note: pytest's last summary line (the tail
+    of the output where it printed none), and where the output is when it failed."""
+    path = LOGS / f"{name}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shown_cmd = " ".join(str(c) for c in cmd)
+    path.write_text(f"$ {shown_cmd}  (exit {returncode})\n{stdout}\n--- stderr ---\n{stderr}")
+    summary = [line for line in stdout.splitlines() if " passed" in line or " failed" in line][-1:]
+    note = summary[0].strip("= ") if summary else (stderr or stdout).strip()[-120:]
+    shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+    return f"{note}; output: {shown}" if returncode else note
 
 
 def _helm_template(env: str) -> Callable[[], Outcome]:
@@ -156,7 +179,14 @@ def runtime_suite(cli: Path, warm: Callable[[], None] = warm_runtime) -> Timing:
         warm()
     except Exception as exc:  # reported like any broken step
         return Timing(RUNTIME_SUITE, 0.0, RUNTIME_SUITE_TARGET, f"error: warming up: {str(exc).splitlines()[0][:100]}")
-    return timed(RUNTIME_SUITE, RUNTIME_SUITE_TARGET, _command([cli, "test", "--suite", "runtime", "--", "-q"]))
+    return timed(RUNTIME_SUITE, RUNTIME_SUITE_TARGET,
+                 _command([cli, "test", "--suite", "runtime", "--", "-q"], log="runtime-suite"))
+
+
+def offline_suite_command() -> list[str | Path]:
+    """pytest over every test that needs no cluster and no network, but the runtime suite (its own step)."""
+    return [VENV / "bin" / "python", "-m", "pytest", "-n", "auto", "-q", "-m", "not cluster and not network",
+            "--ignore", REPO / "tests" / "runtime"]
 
 
 def fresh_clone(where: Path) -> Path:
@@ -198,16 +228,7 @@ def make_test(kind: str, work: Path) -> Timing:
         return Timing(step, 0.0, target, f"error: cloning: {str(exc).splitlines()[0][:100]}")
     env = cold_environment(work / kind / "home") if kind == "cold" else None
 
-    def action() -> Outcome:
-        proc = run_command(["make", "test"], check=False, cwd=clone, env=env, timeout=MAKE_TEST_TIMEOUT)
-        log = MAKE_TEST_LOGS / f"make-test-{kind}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"$ make test  (exit {proc.returncode})\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
-        tail = [line for line in proc.stdout.splitlines() if " passed" in line or " failed" in line][-1:]
-        note = tail[0].strip("= ") if tail else (proc.stderr or proc.stdout).strip()[-120:]
-        shown = log.relative_to(REPO) if log.is_relative_to(REPO) else log
-        return (f"{note}; output: {shown}" if proc.returncode else note), proc.returncode
-    return timed(step, target, action)
+    return timed(step, target, _command(["make", "test"], env, f"make-test-{kind}", clone, MAKE_TEST_TIMEOUT))
 
 
 def render_steps(env: str) -> list[Timing]:
@@ -238,8 +259,7 @@ def measure(include_suite: bool = True, include_runtime: bool = True, make_tests
     if include_runtime:
         timings.append(runtime_suite(cli))
     if include_suite:
-        timings.append(timed("offline suite (pytest -n auto)", SUITE_TARGET, _command(
-            [VENV / "bin" / "python", "-m", "pytest", "-n", "auto", "-q", "-m", "not cluster and not network"])))
+        timings.append(timed(OFFLINE_SUITE, SUITE_TARGET, _command(offline_suite_command(), log="offline-suite")))
     if make_tests:
         with tempfile.TemporaryDirectory(prefix="todo-bench-make-test-") as tmp:
             timings += [make_test(kind, Path(tmp)) for kind in make_tests]
