@@ -9,7 +9,7 @@ import uuid
 
 import psycopg
 
-from tests.runtime.support.e2e import STATE_DATABASE, PlatformRun
+from tests.runtime.support.e2e import STATE_DATABASE, PlatformRun, wait_for
 from todo_cloud.runtime import daprd_plan
 
 CALLER, CALLEE = "frontend", "backend"
@@ -29,7 +29,10 @@ def test_the_frontend_calls_the_backend_through_both_sidecars(platform_run: Plat
     before = len(access_log(run, CALLEE, "POST", "/api/todos"))
     status, todo = run.apps[CALLER].request("POST", "/api/todos", {"title": title, "user_id": "e2e-calls"})
     assert status == 201, (todo, run.logs)
-    # The backend really served it (its access log), and it is in the backend's database (read directly).
+    # The backend really served it (its access log, written once the response is sent: waited for), and it is in
+    # the backend's database (read directly).
+    wait_for("the backend's access log line of the call", lambda: len(access_log(run, CALLEE, "POST", "/api/todos"))
+             > before, timeout=10, run=run)
     assert len(access_log(run, CALLEE, "POST", "/api/todos")) == before + 1
     assert run.apps[CALLEE].request("GET", f"/api/todos/{todo['id']}") == (200, todo)
     status, listed = run.apps[CALLER].request("GET", "/api/todos")

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
-from tests.runtime.support.e2e import PlatformRun
+from tests.runtime.support.e2e import PlatformRun, wait_for
 from todo_cloud.runtime import dapr_pubsub, daprd_plan
 from todo_cloud.runtime.kafka import Record
 
@@ -40,17 +38,6 @@ def inbound_retry_policy(run: PlatformRun, pubsub: str) -> dict:
     (res,) = [r for r in daprd_plan.dapr_objects(run.rendered, "Resiliency") if daprd_plan.in_scope(r, CONSUMER)]
     spec = res["spec"]
     return spec["policies"]["retries"][spec["targets"]["components"][pubsub]["inbound"]["retry"]]
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60, run: PlatformRun | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s" + (f"; logs: {run.logs}" if run else ""))
-        time.sleep(0.25)
 
 
 def events_on(run: PlatformRun, topic: str, predicate: Callable[[dict], bool]) -> list[tuple[Record, dict]]:

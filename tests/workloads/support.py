@@ -177,9 +177,6 @@ class Service:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=15)
 
-    def log_lines(self) -> list[str]:
-        return self.sup.log(self.name).read_text().splitlines()
-
 
 def service_env(spec: ServiceSpec, port: int, extra: dict[str, str]) -> dict[str, str]:
     """The environment of a workload process: only what the chart's pod would give it, plus PATH (the runtime

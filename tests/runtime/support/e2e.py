@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.runtime.support.dapr import SIDECAR_METRICS_PORT
 from todo_cloud.deploy.secrets import required_secrets
@@ -129,6 +130,19 @@ class PlatformRun:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{app_id} not ready within {timeout:.0f} s; logs: {self.logs}")
             time.sleep(0.5)
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60, run: PlatformRun | None = None) -> Any:
+    """`check()`'s first truthy result, polled until `timeout`; AssertionError naming `what` (and the run's logs)
+    after it. For what the processes do after they answered: a log line, a delivery, a series."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s" + (f"; logs: {run.logs}" if run else ""))
+        time.sleep(0.25)
 
 
 @contextmanager
