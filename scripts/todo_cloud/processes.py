@@ -3,7 +3,10 @@
 `todo_cloud.run` runs a command to its end; this module starts servers that keep running (etcd, Kafka,
 PostgreSQL, daprd, Prometheus, ...) and guarantees the things a test harness needs from them:
 
-- ports are chosen at start (`free_port`), never fixed, so parallel runs do not collide;
+- ports are chosen at start (`free_port`), never fixed, so parallel runs do not collide: below the kernel's
+  ephemeral range (where outgoing connections take their source ports), free, and reserved machine-wide (a
+  lock file held by the process that chose it, released by `Supervisor.close` or at its exit), so that no
+  other test worker or run picks the same port before its server binds it;
 - each process writes its output to `<workdir>/<name>.log`, and every failure message carries its tail;
 - start-up is bounded: `wait_for` polls a readiness check until a deadline and fails at once, naming the
   process and its exit code, when the process exits instead;
@@ -25,10 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
+import random
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -89,16 +95,69 @@ def port_free(port: int, host: str = LOOPBACK) -> bool:
     return True
 
 
+# Where ports are reserved machine-wide: one lock file per port, locked (flock) by the process that chose it;
+# one folder per user (another user's files in a shared sticky folder may not be opened for creation).
+PORT_LOCKS = Path(tempfile.gettempdir()) / f"todo-cloud-ports-{os.getuid()}"
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# The lowest port free_port picks (below: well-known and registered services' ports).
+LOWEST_PORT = 10000
+# Ports this process reserved: port -> the descriptor holding its lock.
+_reserved: dict[int, int] = {}
+
+
+def port_candidates(ephemeral: Path = EPHEMERAL_RANGE) -> range:
+    """Where free_port picks: between LOWEST_PORT and the kernel's ephemeral range (the source ports of outgoing
+    connections: one of them could take a port between its choice and its server's bind), else above it."""
+    try:
+        low, high = (int(x) for x in ephemeral.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return range(LOWEST_PORT, low) if low - LOWEST_PORT >= 1000 else range(high + 1, 65536)
+
+
+def _reserve(port: int) -> bool:
+    """Lock `port` machine-wide for this process; False when another process holds it."""
+    try:
+        PORT_LOCKS.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(PORT_LOCKS / f"{port}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        raise StartFailed(f"cannot reserve port {port} in {PORT_LOCKS}: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    _reserved[port] = fd
+    return True
+
+
+def release_ports(ports: set[int]) -> None:
+    """Give up this process's reservation of `ports` (their servers have stopped). The lock files stay: removing
+    one another process has just opened would let two processes lock the same port."""
+    for port in ports:
+        fd = _reserved.pop(port, None)
+        if fd is not None:
+            os.close(fd)
+
+
 def free_port(taken: set[int]) -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now and that is not in `taken` (it is added there)."""
-    for _ in range(100):
+    """A TCP port on 127.0.0.1, not in `taken` (it is added there), from `port_candidates`, that can be bound now
+    (nothing listens on it, no connection uses it) and that no other process has reserved; reserved for this
+    process until `release_ports` or its exit."""
+    candidates = port_candidates()
+    for _ in range(200):
+        port = random.choice(candidates)
+        if port in taken or port in _reserved or not _reserve(port):
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind((LOOPBACK, 0))
-            port = int(sock.getsockname()[1])
-        if port not in taken:
-            taken.add(port)
-            return port
-    raise StartFailed("no free port on 127.0.0.1 after 100 tries")
+            try:
+                sock.bind((LOOPBACK, port))  # without SO_REUSEADDR: a port in TIME_WAIT is passed over too
+            except OSError:
+                release_ports({port})
+                continue
+        taken.add(port)
+        return port
+    raise StartFailed(f"no free port on 127.0.0.1 in {min(candidates)}-{max(candidates)} after 200 tries")
 
 
 def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
@@ -233,9 +292,14 @@ class Supervisor:
                 proc.wait(timeout=5)
 
     def close(self) -> None:
-        """Stop every process this supervisor started, the last started first."""
+        """Stop every process this supervisor started, the last started first, and release the ports it handed
+        out (a detached supervisor's processes keep running: their ports stay with this process until it exits,
+        and are bound by then)."""
         for name in reversed(list(self.children)):
             self.stop(name)
+        if not self.detached:
+            release_ports(self._ports)
+            self._ports.clear()
 
     def __enter__(self) -> Supervisor:
         return self

@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from todo_cloud import processes
 from todo_cloud.processes import StartFailed, Supervisor, http_status, pid_alive, port_open
+
+# Another process holding a port's lock, as another test worker or run that chose it does, until told to go.
+HOLDER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextmanager
+def held_by_another_process(port: int) -> Iterator[None]:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(processes.PORT_LOCKS / f"{port}.lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.communicate(timeout=10)
+
+
+def lockable_by_another_process(port: int) -> bool:
+    probe = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); "
+             "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)")
+    return subprocess.run([sys.executable, "-c", probe, str(processes.PORT_LOCKS / f"{port}.lock")],
+                          capture_output=True, timeout=10).returncode == 0
 
 
 def test_a_started_server_answers_on_its_chosen_port_and_is_gone_after_close(tmp_path: Path) -> None:
@@ -59,6 +91,43 @@ def test_free_ports_are_never_handed_out_twice(tmp_path: Path) -> None:
     sup = Supervisor(tmp_path)
     ports = [sup.free_port() for _ in range(50)]
     assert len(set(ports)) == len(ports)
+
+
+@pytest.mark.parametrize(("kernel_range", "expected"), [
+    ("32768\t60999\n", range(10000, 32768)),
+    ("1024 65000\n", range(65001, 65536)),
+])
+def test_ports_are_picked_outside_the_kernels_ephemeral_range(tmp_path: Path, kernel_range: str,
+                                                              expected: range) -> None:
+    """Outgoing connections take their source ports from the ephemeral range: one could take a chosen port
+    before its server binds it (a Kafka broker failed to bind this way)."""
+    ephemeral = tmp_path / "ip_local_port_range"
+    ephemeral.write_text(kernel_range)
+    assert processes.port_candidates(ephemeral) == expected
+    port = Supervisor(tmp_path / "run").free_port()
+    assert port in processes.port_candidates()
+
+
+def test_a_port_another_process_reserved_or_something_uses_is_passed_over(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    with Supervisor(tmp_path) as probe:
+        reserved, listened, free = (probe.free_port() for _ in range(3))
+    with held_by_another_process(reserved), socket.socket() as listener:
+        listener.bind(("127.0.0.1", listened))
+        listener.listen()
+        monkeypatch.setattr(processes, "port_candidates", lambda: [reserved, listened, free])
+        with Supervisor(tmp_path) as sup:
+            assert sup.free_port() == free
+            monkeypatch.setattr(processes, "port_candidates", lambda: [reserved, listened])
+            with pytest.raises(StartFailed, match=r"no free port on 127\.0\.0\.1"):
+                sup.free_port()
+
+
+def test_a_supervisors_ports_stay_reserved_until_it_closes(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as sup:
+        port = sup.free_port()
+        assert not lockable_by_another_process(port), "another worker could pick the port before its server binds"
+    assert lockable_by_another_process(port)
 
 
 def test_stop_all_stops_every_process_at_once_within_one_grace_period(tmp_path: Path) -> None:
