@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 LOOPBACK = "127.0.0.1"
 _PR_SET_PDEATHSIG = 1
@@ -158,6 +159,18 @@ def free_port(taken: set[int]) -> int:
         taken.add(port)
         return port
     raise StartFailed(f"no free port on 127.0.0.1 in {min(candidates)}-{max(candidates)} after 200 tries")
+
+
+def poll(check: Callable[[], Any], *, timeout: float, interval: float) -> Any:
+    """`check()`'s first truthy result, tried every `interval` s until `timeout` s have passed; None after."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(interval)
 
 
 def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:

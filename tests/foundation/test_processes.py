@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from todo_cloud import processes
-from todo_cloud.processes import StartFailed, Supervisor, http_status, pid_alive, port_open
+from todo_cloud.processes import StartFailed, Supervisor, http_status, pid_alive, poll, port_open
 
 # Another process holding a port's lock, as another test worker or run that chose it does, until told to go.
 HOLDER = """
@@ -128,6 +128,14 @@ def test_a_supervisors_ports_stay_reserved_until_it_closes(tmp_path: Path) -> No
         port = sup.free_port()
         assert not lockable_by_another_process(port), "another worker could pick the port before its server binds"
     assert lockable_by_another_process(port)
+
+
+def test_poll_returns_the_first_truthy_result_or_none_at_the_deadline() -> None:
+    answers = iter([0, [], "late", "later"])
+    assert poll(lambda: next(answers), timeout=5, interval=0.01) == "late"
+    started = time.monotonic()
+    assert poll(lambda: None, timeout=0.2, interval=0.05) is None
+    assert time.monotonic() - started >= 0.2
 
 
 def test_stop_all_stops_every_process_at_once_within_one_grace_period(tmp_path: Path) -> None:

@@ -18,7 +18,6 @@ small client of its HTTP API (query, targets, rules, alerts).
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -30,7 +29,7 @@ import yaml
 
 from todo_cloud import gobuild
 from todo_cloud.gates.project import selector_matches
-from todo_cloud.processes import LOOPBACK, Supervisor, http_status
+from todo_cloud.processes import LOOPBACK, Supervisor, http_status, poll
 from todo_cloud.render import Manifest
 
 BUILD = "prometheus"
@@ -145,14 +144,10 @@ class Prometheus:
 
     def wait(self, what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
         """Poll `check` until it returns something truthy (returned); TimeoutError naming `what` and the log."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Prometheus: {what} not within {timeout:.0f} s (log: {self.log})")
-            time.sleep(0.5)
+        result = poll(check, timeout=timeout, interval=0.5)
+        if not result:
+            raise TimeoutError(f"Prometheus: {what} not within {timeout:.0f} s (log: {self.log})")
+        return result
 
 
 def binary() -> Path:

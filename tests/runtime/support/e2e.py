@@ -29,7 +29,7 @@ from typing import Any
 from tests.runtime.support.dapr import SIDECAR_METRICS_PORT
 from todo_cloud.deploy.secrets import required_secrets
 from todo_cloud.manifests import pod_labels
-from todo_cloud.processes import Supervisor
+from todo_cloud.processes import Supervisor, poll
 from todo_cloud.render import Manifest
 from todo_cloud.runtime import daprd_plan, jaeger, postgres, prometheus, workloads
 from todo_cloud.runtime.daprd import Daprd, Daprds
@@ -135,14 +135,10 @@ class PlatformRun:
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 60, run: PlatformRun | None = None) -> Any:
     """`check()`'s first truthy result, polled until `timeout`; AssertionError naming `what` (and the run's logs)
     after it. For what the processes do after they answered: a log line, a delivery, a series."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s" + (f"; logs: {run.logs}" if run else ""))
-        time.sleep(0.25)
+    result = poll(check, timeout=timeout, interval=0.25)
+    if not result:
+        raise AssertionError(f"{what}: not within {timeout:.0f} s" + (f"; logs: {run.logs}" if run else ""))
+    return result
 
 
 @contextmanager
