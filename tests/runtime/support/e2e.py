@@ -125,11 +125,9 @@ class PlatformRun:
     def wait_ready(self, app_id: str, timeout: float = 30) -> None:
         """Until an app answers its readiness probe's path with 200 (the backend: its database is back)."""
         app = self.apps[app_id]
-        deadline = time.monotonic() + timeout
-        while app.request("GET", app.plan.readiness_path, timeout=5)[0] != 200:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{app_id} not ready within {timeout:.0f} s; logs: {self.logs}")
-            time.sleep(0.5)
+        if not poll(lambda: app.request("GET", app.plan.readiness_path, timeout=5)[0] == 200, timeout=timeout,
+                    interval=0.5):
+            raise AssertionError(f"{app_id} not ready within {timeout:.0f} s; logs: {self.logs}")
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 60, run: PlatformRun | None = None) -> Any:
